@@ -1,0 +1,1 @@
+"""bitunix-trio: a Trio-native client for the BitUnix futures exchange."""

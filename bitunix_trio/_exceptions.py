@@ -1,0 +1,191 @@
+"""The exceptions bitunix-trio raises.
+
+Every error the library raises on purpose is a :class:`BitunixError`::
+
+    BitunixError
+    ├─ ConfigurationError (also ValueError)      bad arguments, raised eagerly
+    ├─ TransportError
+    │   ├─ ConnectError
+    │   │   └─ ConnectTimeout
+    │   └─ ConnectionLost(close_code, reason)     normally absorbed by the supervisor
+    ├─ ProtocolError
+    │   ├─ LocalProtocolError
+    │   └─ RemoteProtocolError
+    ├─ ExchangeError(code, message)
+    │   ├─ AuthenticationError                    never retried
+    │   ├─ SubscriptionRejected(spec)             raised at subscribe()
+    │   └─ RateLimited
+    ├─ RestError(status, code, message)
+    ├─ SubscriptionLost (also trio.BrokenResourceError)
+    │   └─ ConsumerTooSlow
+    ├─ StreamClosed (also trio.ClosedResourceError)
+    ├─ StreamFailed                               __cause__ = the root error
+    └─ BitunixInternalError                       "please report"; __cause__ = the group
+
+``SubscriptionLost``, ``ConsumerTooSlow`` and ``StreamClosed`` also derive from Trio's
+channel exceptions, so they live in the Trio layer (``bitunix_trio._channel_errors``); this
+module stays free of any I/O library.
+
+Every exception passes its arguments to ``BaseException.__init__`` so that ``copy`` and
+``pickle`` round-trip it, and none of them ever carries a secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BitunixError",
+    "BitunixInternalError",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionLost",
+    "ExchangeError",
+    "LocalProtocolError",
+    "ProtocolError",
+    "RateLimited",
+    "RemoteProtocolError",
+    "RestError",
+    "StreamFailed",
+    "SubscriptionRejected",
+    "TransportError",
+]
+
+
+class BitunixError(Exception):
+    """Base class of every error bitunix-trio raises on purpose."""
+
+
+class ConfigurationError(BitunixError, ValueError):
+    """An argument or a configuration file is invalid; raised before any I/O happens."""
+
+
+class TransportError(BitunixError):
+    """The network connection to the exchange failed."""
+
+
+class ConnectError(TransportError):
+    """A connection (TCP, TLS or the WebSocket handshake) could not be opened."""
+
+
+class ConnectTimeout(ConnectError):
+    """Opening a connection took longer than the configured connect timeout."""
+
+
+class ConnectionLost(TransportError):
+    """An open WebSocket connection ended.
+
+    ``close_code`` is the WebSocket close code (``1006`` when the peer vanished without a
+    close frame, as the exchange does when it drops an idle socket) or ``None`` when the
+    connection was declared dead locally (a missed heartbeat, a silent socket).
+    """
+
+    def __init__(self, close_code: int | None = None, reason: str = "WebSocket disconnected"):
+        super().__init__(close_code, reason)
+        self.close_code = close_code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        if self.close_code is None:
+            return self.reason
+        return f"{self.reason} (close code {self.close_code})"
+
+
+class ProtocolError(BitunixError):
+    """A frame broke the wire protocol."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We were asked to send something the protocol does not allow."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The exchange sent something the protocol does not allow."""
+
+
+class ExchangeError(BitunixError):
+    """The exchange answered with an error ``code`` and ``message``."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message, code)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        if self.code is None:
+            return self.message
+        return f"{self.message} (code {self.code})"
+
+
+class AuthenticationError(ExchangeError):
+    """The exchange refused the API key or the signature. Never retried automatically."""
+
+    def __init__(self, message: str = "Authentication failed", code: int | None = None):
+        super().__init__(message, code)
+
+
+class SubscriptionRejected(ExchangeError):
+    """The exchange refused a subscription; raised by ``subscribe()``.
+
+    ``spec`` is the channel spec that was refused.
+    """
+
+    def __init__(
+        self,
+        message: str = "Subscription failed",
+        code: int | None = None,
+        spec: object = None,
+    ):
+        BitunixError.__init__(self, message, code, spec)
+        self.message = message
+        self.code = code
+        self.spec = spec
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if self.spec is None else f"{text}: {self.spec!r}"
+
+
+class RateLimited(ExchangeError):
+    """The exchange (or the client-side limiter) refused a request for going too fast."""
+
+
+class RestError(BitunixError):
+    """A REST request failed: ``status`` is the HTTP status, ``code`` the exchange's code.
+
+    BitUnix answers most errors with HTTP 200 and a non-zero ``code`` in the body.
+    """
+
+    def __init__(self, message: str, status: int | None = None, code: int | None = None):
+        super().__init__(message, status, code)
+        self.message = message
+        self.status = status
+        self.code = code
+
+    def __str__(self) -> str:
+        details = []
+        if self.status is not None:
+            details.append(f"HTTP {self.status}")
+        if self.code is not None:
+            details.append(f"code {self.code}")
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
+
+class StreamFailed(BitunixError):
+    """The stream stopped for good; ``__cause__`` is the error that stopped it."""
+
+
+class BitunixInternalError(BitunixError):
+    """Something happened that never should: please report a bug.
+
+    ``__cause__`` holds the original exception (often an exception group).
+    """
+
+    def __init__(
+        self,
+        message: str = (
+            "bitunix-trio hit an internal error; please report a bug at "
+            "https://github.com/bitunix-trio/bitunix-trio/issues"
+        ),
+    ):
+        super().__init__(message)
