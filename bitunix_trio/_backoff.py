@@ -97,10 +97,10 @@ class Backoff:
 
     @property
     def exhausted(self) -> bool:
-        """Whether ``policy.max_attempts`` is used up (the next :meth:`next_delay` raises).
+        """Whether ``policy.max_attempts`` attempts have failed in a row.
 
-        A connection that is currently up counts as not exhausted only once it is stable;
-        call :meth:`disconnected` first to apply a pending reset.
+        When true, the next :meth:`next_delay` raises :class:`BackoffExhausted` (unless a
+        stable connection resets the count first).
         """
         limit = self._policy.max_attempts
         return limit is not None and self._attempts >= limit
