@@ -208,9 +208,9 @@ def _load_file(name: str) -> Credentials | str:
         # exc.msg is a fixed description such as "Expecting value"; anything after a colon
         # may quote the document, so it is cut off.
         reason = exc.msg.partition(":")[0]
-        return f"is not valid JSON ({reason} at line {exc.lineno}, column {exc.colno})"
+        return f"is not valid JSON: {reason} (line {exc.lineno}, column {exc.colno})"
     except RecursionError:
-        return "is not valid JSON (nested too deeply)"
+        return "is not valid JSON: nested too deeply"
     finally:
         del text
     if not isinstance(document, dict):
