@@ -170,14 +170,14 @@ class Credentials:
         Raises :class:`~bitunix_trio.ConfigurationError` when neither source has keys.
         """
         env = os.environ if environ is None else environ
-        if API_KEY_ENV in env or SECRET_KEY_ENV in env or path is None:
-            if path is None and API_KEY_ENV not in env and SECRET_KEY_ENV not in env:
-                raise ConfigurationError(
-                    f"no credentials: set {API_KEY_ENV} and {SECRET_KEY_ENV}, "
-                    "or pass the path of a credentials file"
-                )
+        if API_KEY_ENV in env or SECRET_KEY_ENV in env:
             return cls.from_env(env)
-        return cls.from_file(path)
+        if path is not None:
+            return cls.from_file(path)
+        raise ConfigurationError(
+            f"no credentials: set {API_KEY_ENV} and {SECRET_KEY_ENV}, "
+            "or pass the path of a credentials file"
+        )
 
 
 def _load_file(name: str) -> Credentials | str:
