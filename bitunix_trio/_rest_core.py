@@ -1,0 +1,200 @@
+"""The REST client's one boundary: rate limiting, the reply envelope, and error mapping.
+
+Everything the HTTP layer can throw and everything the exchange can answer is turned into
+the library's own errors here, and nowhere else:
+
+==========================================  ================================================
+what happened                               raised
+==========================================  ================================================
+``code`` 10003, 10004, 10007 (no key,       :class:`AuthenticationError` (never retried)
+IP not whitelisted, bad signature)
+``code`` 10005, 10006 (too many / too       :class:`RateLimited`
+frequent requests), or HTTP 429
+``code`` 404 (unknown path; HTTP 200)       :class:`RestError` with ``status`` and ``code``
+any other non-zero ``code``                 :class:`ExchangeError` with ``code`` and the
+                                            exchange's ``msg`` (or ``message``)
+HTTP status other than 2xx                  :class:`RestError` with ``status`` (and ``code``
+                                            when the body still is an envelope)
+a body that is not JSON, or not a           :class:`RestError` with ``status``
+``{code, data, msg}`` object
+``httpx.ConnectTimeout``/``PoolTimeout``    :class:`ConnectTimeout` (nothing was sent)
+``httpx.ConnectError``                      :class:`ConnectError` (nothing was sent)
+a read/write timeout, or the per-request    :class:`TransportError` (the outcome is unknown)
+deadline expiring
+any other ``httpx.TransportError``          :class:`TransportError`
+``httpx.InvalidURL``/``UnsupportedProtocol``  :class:`ConfigurationError`
+==========================================  ================================================
+
+No message built here contains a header, a signature or a secret: only the method, the path,
+the HTTP status and what the exchange said.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import trio
+
+from ._exceptions import (
+    AuthenticationError,
+    BitunixError,
+    ConfigurationError,
+    ConnectError,
+    ConnectTimeout,
+    ExchangeError,
+    RateLimited,
+    RestError,
+    TransportError,
+)
+
+__all__ = [
+    "AUTH_CODES",
+    "RATE_LIMIT_CODES",
+    "RateLimiter",
+    "error_for_code",
+    "translate_httpx_error",
+    "unwrap_envelope",
+]
+
+#: Exchange codes meaning the key, the IP or the signature was refused.
+AUTH_CODES = frozenset({10003, 10004, 10007})
+#: Exchange codes meaning "slow down".
+RATE_LIMIT_CODES = frozenset({10005, 10006})
+#: The code of an unknown path (answered with HTTP 200).
+NOT_FOUND_CODE = 404
+
+_SNIPPET = 120
+
+
+class RateLimiter:
+    """A token bucket on the Trio clock: ``rate`` requests per second, ``burst`` at once.
+
+    :meth:`acquire` waits for a slot and never fails. Slots are handed out in the order
+    callers arrive (generic cell rate algorithm: each caller reserves the next theoretical
+    arrival time synchronously, then sleeps until it), so concurrent callers are spaced
+    exactly ``1 / rate`` seconds apart once the burst is used up.
+    """
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        if not rate > 0:
+            raise ConfigurationError(f"rate limit must be > 0 requests/s, got {rate!r}")
+        if burst < 1:
+            raise ConfigurationError(f"burst must be >= 1, got {burst!r}")
+        self.rate = float(rate)
+        self.burst = int(burst)
+        self._interval = 1.0 / self.rate
+        self._tat = -float("inf")  # theoretical arrival time of the next request
+
+    def reserve(self, now: float) -> float:
+        """Reserve the next slot at or after ``now`` and return its time."""
+        tat = max(self._tat, now)
+        start = max(now, tat - (self.burst - 1) * self._interval)
+        self._tat = tat + self._interval
+        return start
+
+    async def acquire(self) -> None:
+        """Wait until this caller may send one request."""
+        start = self.reserve(trio.current_time())
+        if start > trio.current_time():
+            await trio.sleep_until(start)
+        else:
+            await trio.lowlevel.checkpoint()
+
+
+def _where(method: str, path: str) -> str:
+    return f"{method} {path}"
+
+
+def error_for_code(code: int, message: str, *, status: int | None = None) -> BitunixError:
+    """The library error for a non-zero exchange ``code`` (see the module docstring)."""
+    if code in AUTH_CODES:
+        return AuthenticationError(message, code)
+    if code in RATE_LIMIT_CODES:
+        return RateLimited(message, code)
+    if code == NOT_FOUND_CODE:
+        return RestError(message, status=status, code=code)
+    return ExchangeError(message, code)
+
+
+def _snippet(content: bytes) -> str:
+    text = content[:_SNIPPET].decode("utf-8", errors="replace")
+    return repr(text) + ("…" if len(content) > _SNIPPET else "")
+
+
+def _envelope_code(payload: Any) -> int | None:
+    """The integer ``code`` of an envelope, or None when ``payload`` is not one."""
+    if not isinstance(payload, dict) or "code" not in payload:
+        return None
+    code = payload["code"]
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str):
+        try:
+            return int(code.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _envelope_message(payload: dict[str, Any], default: str) -> str:
+    for key in ("msg", "message"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return default
+
+
+def unwrap_envelope(status: int, content: bytes, method: str, path: str) -> Any:
+    """Check one reply and return its ``data``, or raise the mapped error."""
+    where = _where(method, path)
+    payload: Any = None
+    parsed = False
+    if content:
+        try:
+            payload = json.loads(content)
+        except ValueError:
+            pass
+        else:
+            parsed = True
+    code = _envelope_code(payload)
+    if not 200 <= status < 300:
+        message = (
+            _envelope_message(payload, f"{where} failed")
+            if code is not None
+            else f"{where} answered HTTP {status}"
+        )
+        if status == 429:
+            raise RateLimited(message, code)
+        raise RestError(message, status=status, code=code)
+    if not parsed:
+        raise RestError(f"{where} answered a body that is not JSON: {_snippet(content)}", status)
+    if code is None:
+        raise RestError(
+            f"{where} answered JSON that is not a {{code, data, msg}} envelope: "
+            f"{_snippet(content)}",
+            status,
+        )
+    if code == 0:
+        return payload.get("data")
+    raise error_for_code(code, _envelope_message(payload, f"{where} failed"), status=status)
+
+
+def translate_httpx_error(exc: httpx.HTTPError, method: str, path: str) -> BitunixError:
+    """Map an httpx exception to the library's (the only place that knows httpx's tree)."""
+    where = _where(method, path)
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ConnectTimeout(f"{where}: timed out connecting to the exchange ({detail})")
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectError(f"{where}: could not connect to the exchange ({detail})")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(f"{where}: timed out waiting for the exchange; outcome unknown")
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConfigurationError(f"{where}: invalid URL ({detail})")
+    if isinstance(exc, httpx.TransportError):
+        return TransportError(f"{where}: the connection failed ({type(exc).__name__}: {detail})")
+    return TransportError(f"{where}: HTTP request failed ({type(exc).__name__}: {detail})")

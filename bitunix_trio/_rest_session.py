@@ -1,0 +1,184 @@
+"""Sending one REST call: rate limits, signing, the per-attempt deadline, retries.
+
+:class:`RestSession` owns the ``httpx.AsyncClient`` and is the only code that calls it.
+Retries follow one rule: a call marked *idempotent* (every GET, and cancels) is retried
+after :class:`RateLimited`, :class:`TransportError` or an HTTP 429/5xx reply, waiting
+``retry_delay * 2**n`` seconds (capped at ``max_retry_delay``) before retry ``n + 1``, at
+most ``max_retries`` times. Nothing else is ever retried here; placing orders has its own
+resolution logic in the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+import trio
+
+from ._credentials import Credentials
+from ._exceptions import BitunixError, RateLimited, RestError, TransportError
+from ._rest_args import new_client_id
+from ._rest_core import RateLimiter, translate_httpx_error, unwrap_envelope
+from ._signing import compact_json, new_nonce, now_ms, query_values, rest_headers
+
+__all__ = ["RETRY_STATUSES", "RestSession", "logger"]
+
+logger = logging.getLogger("bitunix_trio.rest")
+
+#: HTTP statuses worth retrying for idempotent calls (besides the exchange's 10005/10006).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+_T = TypeVar("_T")
+
+
+def retryable(exc: BitunixError) -> bool:
+    """Whether an idempotent call that failed with ``exc`` may be tried again."""
+    if isinstance(exc, RateLimited | TransportError):
+        return True
+    return isinstance(exc, RestError) and exc.status in RETRY_STATUSES
+
+
+class RestSession:
+    """The transport half of the REST client (one per ``open_rest_client`` block)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        credentials: Credentials | None,
+        timeout: float | None,
+        max_retries: int,
+        retry_delay: float,
+        max_retry_delay: float,
+        limiter: RateLimiter | None,
+        cancel_limiter: RateLimiter | None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.http = http
+        self.credentials = credentials
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.limiter = limiter
+        self.cancel_limiter = cancel_limiter
+        self.clock = clock
+        self.rng = rng
+
+    # ------------------------------------------------------------------ small helpers
+
+    def now_ms(self) -> int:
+        """Wall-clock ms from the injected clock (stamps REST values that carry no time)."""
+        return now_ms(self.clock)
+
+    def new_client_id(self) -> str:
+        """A fresh client order id from the injected random source."""
+        return new_client_id(self.rng)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt + 1``."""
+        return float(min(self.max_retry_delay, self.retry_delay * 2**attempt))
+
+    @staticmethod
+    def parse(where: str, parser: Callable[..., _T], *args: Any) -> _T:
+        """Run a reply parser; a reply of the wrong shape becomes a :class:`RestError`."""
+        try:
+            return parser(*args)
+        except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError) as exc:
+            raise RestError(
+                f"{where}: unexpected reply ({type(exc).__name__}: {exc})", status=200
+            ) from exc
+
+    # ------------------------------------------------------------------ sending
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, object] | None = None,
+        signed: bool = False,
+        idempotent: bool = True,
+        cancel: bool = False,
+    ) -> Any:
+        """Send a call (retrying an idempotent one as described above) and return ``data``."""
+        attempt = 0
+        while True:
+            try:
+                return await self.attempt(
+                    method, path, params=params, body=body, signed=signed, cancel=cancel
+                )
+            except BitunixError as exc:
+                if not idempotent or attempt >= self.max_retries or not retryable(exc):
+                    raise
+                delay = self.backoff(attempt)
+                attempt += 1
+                logger.warning(
+                    "%s %s failed (%s: %s); retry %d of %d in %.2f s",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    exc,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                )
+                await trio.sleep(delay)
+
+    async def attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, object] | None = None,
+        signed: bool = False,
+        cancel: bool = False,
+    ) -> Any:
+        """Send one request exactly once and return the envelope's ``data``."""
+        query = query_values(params)
+        text = compact_json(body) if body is not None else ""
+        limiters = [self.limiter] + ([self.cancel_limiter] if cancel else [])
+        for limiter in limiters:
+            if limiter is not None:
+                await limiter.acquire()
+        headers = {"Content-Type": "application/json", "language": "en-US"}
+        if signed and self.credentials is not None:
+            headers = rest_headers(
+                self.credentials,
+                nonce=new_nonce(self.rng),
+                timestamp_ms=now_ms(self.clock),
+                params=query,
+                body=text,
+            )
+        started = trio.current_time()
+        response: httpx.Response | None = None
+        with trio.move_on_after(self.timeout if self.timeout is not None else float("inf")):
+            try:
+                response = await self.http.request(
+                    method,
+                    path,
+                    params=query or None,
+                    content=text.encode("utf-8") if body is not None else None,
+                    headers=headers,
+                )
+            except httpx.HTTPError as exc:
+                raise translate_httpx_error(exc, method, path) from exc
+        if response is None:
+            raise TransportError(
+                f"{method} {path}: no reply within {self.timeout} s; outcome unknown"
+            )
+        logger.debug(
+            "%s %s -> HTTP %d in %.3f s",
+            method,
+            path,
+            response.status_code,
+            trio.current_time() - started,
+        )
+        return unwrap_envelope(response.status_code, response.content, method, path)

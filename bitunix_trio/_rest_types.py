@@ -1,0 +1,266 @@
+"""Result types only REST has: placed orders, cancel outcomes, trading pairs, funding rates.
+
+Everything that the WebSocket also delivers (orders, positions, balances, tickers, books,
+klines) comes back as the same value types as the WebSocket's (see ``_models``), with
+``source=DataSource.REST``. The ``parse_*`` functions here raise ``ValueError``,
+``KeyError``, ``TypeError`` or ``ArithmeticError`` on bad rows; the client turns those into
+a :class:`~bitunix_trio.RestError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ._models import DataSource
+
+__all__ = [
+    "CancelFailure",
+    "CancelResult",
+    "CancelSuccess",
+    "FundingRate",
+    "PlacedOrder",
+    "TradingPair",
+    "parse_cancel_all_result",
+    "parse_cancel_result",
+    "parse_funding_rate",
+    "parse_placed_order",
+    "parse_trading_pair",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _dec(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return int(value)
+
+
+def _opt_ms(value: object) -> int | None:
+    """A millisecond time (int or digit string) or an ISO-8601 string, as ms."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        text = value.strip().replace("Z", "+00:00")
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return _opt_int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """What ``place_order`` returns: the exchange's order id and the client id.
+
+    ``client_id`` is always set: the library generates one when the caller gives none, so
+    that an order whose reply was lost can be found again. ``resolved`` is True when the
+    reply was lost (timeout, dropped connection, rate limit) and the order was found by
+    looking its client id up instead.
+    """
+
+    order_id: str
+    client_id: str
+    symbol: str
+    resolved: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSuccess:
+    """An order the exchange accepted to cancel (confirm on the ``orders`` channel)."""
+
+    order_id: str | None
+    client_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelFailure:
+    """An order the exchange refused to cancel, with its error ``code`` and ``message``
+    (``20007``: order not found)."""
+
+    order_id: str | None
+    client_id: str | None
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """The outcome of ``cancel_orders``/``cancel_all_orders``.
+
+    The request succeeding does not mean every cancel did: check ``failures`` (or
+    :attr:`ok`). A success means the exchange accepted the cancel; the ``orders`` channel
+    confirms it.
+    """
+
+    successes: tuple[CancelSuccess, ...]
+    failures: tuple[CancelFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no cancel failed."""
+        return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class TradingPair:
+    """Trading rules of one contract (``GET /api/v1/futures/market/trading_pairs``).
+
+    ``status`` is the exchange's text (``OPEN``, ``CANCEL_ONLY``, ``STOP``, ``PREVIEW``...).
+    ``base_precision``/``quote_precision`` are numbers of decimals.
+    """
+
+    symbol: str
+    base: str | None
+    quote: str | None
+    status: str | None
+    min_trade_volume: Decimal | None
+    max_limit_order_volume: Decimal | None
+    max_market_order_volume: Decimal | None
+    base_precision: int | None
+    quote_precision: int | None
+    min_leverage: int | None
+    max_leverage: int | None
+    default_leverage: int | None
+    default_margin_mode: str | None
+    min_buy_price_offset: Decimal | None
+    max_sell_price_offset: Decimal | None
+    price_protect_scope: Decimal | None
+    ts: int
+    source: DataSource = DataSource.REST
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """Funding of one contract (``GET /api/v1/futures/market/funding_rate``).
+
+    ``funding_rate`` is passed through as the exchange sends it (the batch endpoint and the
+    WebSocket send percent). Fields the reply lacks are None.
+    """
+
+    symbol: str
+    funding_rate: Decimal
+    mark_price: Decimal | None
+    last_price: Decimal | None
+    index_price: Decimal | None
+    next_funding_ms: int | None
+    funding_interval_hours: int | None
+    ts: int
+    source: DataSource = DataSource.REST
+
+    @property
+    def next_funding_time(self) -> datetime | None:
+        """``next_funding_ms`` as an aware UTC datetime."""
+        if self.next_funding_ms is None:
+            return None
+        return _EPOCH + timedelta(milliseconds=self.next_funding_ms)
+
+
+def parse_placed_order(data: Mapping[str, Any], symbol: str, client_id: str) -> PlacedOrder:
+    """``place_order`` data ``{"orderId": ..., "clientId": ...}`` -> PlacedOrder."""
+    order_id = _opt_str(data["orderId"])
+    if order_id is None:
+        raise ValueError("place_order reply has an empty orderId")
+    return PlacedOrder(order_id, _opt_str(data.get("clientId")) or client_id, symbol)
+
+
+def parse_cancel_result(data: Mapping[str, Any] | None) -> CancelResult:
+    """``{"successList": [...], "failureList": [...]}`` -> CancelResult (``null`` -> empty)."""
+    if data is None:
+        return CancelResult((), ())
+    successes = tuple(
+        CancelSuccess(_opt_str(row.get("orderId")), _opt_str(row.get("clientId")))
+        for row in data.get("successList") or ()
+    )
+    failures = tuple(
+        CancelFailure(
+            _opt_str(row.get("orderId")),
+            _opt_str(row.get("clientId")),
+            _opt_int(row.get("errorCode")),
+            str(row.get("errorMsg") or row.get("errorMessage") or ""),
+        )
+        for row in data.get("failureList") or ()
+    )
+    return CancelResult(successes, failures)
+
+
+def parse_trading_pair(row: Mapping[str, Any], ts: int) -> TradingPair:
+    """One row of ``trading_pairs`` -> TradingPair."""
+    symbol = _opt_str(row["symbol"])
+    if symbol is None:
+        raise ValueError("trading pair without a symbol")
+    return TradingPair(
+        symbol=symbol,
+        base=_opt_str(row.get("base")),
+        quote=_opt_str(row.get("quote")),
+        status=_opt_str(row.get("symbolStatus")),
+        min_trade_volume=_dec(row.get("minTradeVolume")),
+        max_limit_order_volume=_dec(row.get("maxLimitOrderVolume")),
+        max_market_order_volume=_dec(row.get("maxMarketOrderVolume")),
+        base_precision=_opt_int(row.get("basePrecision")),
+        quote_precision=_opt_int(row.get("quotePrecision")),
+        min_leverage=_opt_int(row.get("minLeverage")),
+        max_leverage=_opt_int(row.get("maxLeverage")),
+        default_leverage=_opt_int(row.get("defaultLeverage")),
+        default_margin_mode=_opt_str(row.get("defaultMarginMode")),
+        min_buy_price_offset=_dec(row.get("minBuyPriceOffset")),
+        max_sell_price_offset=_dec(row.get("maxSellPriceOffset")),
+        price_protect_scope=_dec(row.get("priceProtectScope")),
+        ts=ts,
+    )
+
+
+def parse_funding_rate(data: Mapping[str, Any] | Sequence[Any], ts: int) -> FundingRate:
+    """``funding_rate`` data (an object, or a one-element list as in the docs) -> FundingRate."""
+    if isinstance(data, Sequence) and not isinstance(data, str):
+        if len(data) != 1:
+            raise ValueError(f"expected one funding rate row, got {len(data)}")
+        data = data[0]
+    if not isinstance(data, Mapping):
+        raise TypeError("funding rate data must be an object")
+    symbol = _opt_str(data["symbol"])
+    rate = _dec(data["fundingRate"])
+    if symbol is None or rate is None:
+        raise ValueError("funding rate row without symbol or fundingRate")
+    return FundingRate(
+        symbol=symbol,
+        funding_rate=rate,
+        mark_price=_dec(data.get("markPrice")),
+        last_price=_dec(data.get("lastPrice")),
+        index_price=_dec(data.get("indexPrice")),
+        next_funding_ms=_opt_ms(data.get("nextFundingTime")),
+        funding_interval_hours=_opt_int(data.get("fundingInterval")),
+        ts=ts,
+    )
+
+
+def parse_cancel_all_result(data: Any) -> CancelResult:
+    """``cancel_all_orders`` data: a success/failure object, a list of rows, or null."""
+    if isinstance(data, list):
+        return parse_cancel_result({"successList": data})
+    return parse_cancel_result(data)
