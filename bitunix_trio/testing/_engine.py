@@ -1,94 +1,98 @@
 """The simulated exchange's engine: market, accounts and matching, sans-I/O.
 
-Pure and deterministic: the same seed and the same sequence of calls give the same
-outputs. Time (integer milliseconds) is passed in; nothing here sleeps or does I/O.
-(Skeleton: the API is final, the bodies are being filled in.)
+:class:`ExchangeEngine` is pure and deterministic: the same seed and the same sequence of
+calls give the same outputs. Time (integer milliseconds) is passed in through
+:meth:`ExchangeEngine.advance`; nothing here sleeps or does I/O, so the WebSocket and REST
+servers of ``bitunix_trio.testing`` (and tests) drive it.
+
+The market moves in ticks of ``tick_ms`` (310 ms, the exchange's push cadence); its path
+depends only on the seed and the number of ticks, never on how often ``advance`` is called
+(see :mod:`._market`). Orders match against the synthetic book merged with every account's
+resting orders (see :mod:`._engine_trading`); fees, positions and margin follow
+:mod:`._matching`. Every account change queues the private pushes the real exchange sends
+(``order``, ``position``, ``balance``, in the wire shape of ``protocol.md`` section 5);
+:meth:`ExchangeEngine.drain_private_events` hands them out.
+
+Errors are :class:`SimulatedError` with the real BitUnix codes (``protocol.md`` 7.3).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Account", "ExchangeEngine", "Instrument", "SimulatedError"]
-
-
-class SimulatedError(Exception):
-    """An error the simulated exchange answers with: a real BitUnix ``code`` and ``msg``."""
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.msg}"
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    """A tradable contract: symbol, coins, starting price and size rules."""
-
-    symbol: str
-    base: str
-    quote: str
-    price: Decimal
-    tick_size: Decimal
-    lot_size: Decimal
-    min_qty: Decimal
-    max_leverage: int
-    status: str = "OPEN"
-
-
-DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument(
-        "BTCUSDT",
-        "BTC",
-        "USDT",
-        Decimal("86700"),
-        Decimal("0.1"),
-        Decimal("0.0001"),
-        Decimal("0.0001"),
-        125,
-    ),
-    Instrument(
-        "ETHUSDT",
-        "ETH",
-        "USDT",
-        Decimal("3100"),
-        Decimal("0.01"),
-        Decimal("0.001"),
-        Decimal("0.001"),
-        100,
-    ),
-    Instrument(
-        "SOLUSDT",
-        "SOL",
-        "USDT",
-        Decimal("140"),
-        Decimal("0.001"),
-        Decimal("0.01"),
-        Decimal("0.01"),
-        75,
-    ),
+from bitunix_trio._models import (
+    AccountBalance,
+    DataSource,
+    KlineUpdate,
+    MarkPriceUpdate,
+    Order,
+    OrderBookUpdate,
+    Position,
+    PriceType,
+    Side,
+    TickerSummary,
+    TickerUpdate,
+    Trade,
 )
 
+from ._engine_trading import SimulatedError, Trading
+from ._engine_wire import (
+    balance_model,
+    funding_rate_row,
+    order_model,
+    position_model,
+    trading_pair_row,
+)
+from ._market import (
+    DEFAULT_INSTRUMENTS,
+    MAX_BOOK_DEPTH,
+    REST_INTERVALS,
+    WS_INTERVALS,
+    Candle,
+    Instrument,
+    SymbolMarket,
+    clean,
+)
+from ._matching import Account, OrderState, PositionState
 
-@dataclass(slots=True, eq=False)
-class Account:
-    """A simulated account; servers read ``secret_key`` to verify signatures."""
+__all__ = ["DEFAULT_INSTRUMENTS", "Account", "ExchangeEngine", "Instrument", "SimulatedError"]
 
-    api_key: str
-    secret_key: str = field(repr=False)
-    wallet: dict[str, Decimal] = field(default_factory=dict)
-    leverage: int = 10
+ZERO = Decimal(0)
+_WS = DataSource.WEBSOCKET
+_REST = DataSource.REST
+_EFFECTS = ("GTC", "IOC", "FOK", "POST_ONLY")
+_BOOK_DEPTHS = (1, 5, 15, 50)
+
+
+def _bad(what: str) -> SimulatedError:
+    return SimulatedError(10002, f"Parameter error: {what}")
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise _bad(what) from None
+    if not d.is_finite():
+        raise _bad(what)
+    return d
+
+
+def _multiple(value: Decimal, step: Decimal) -> bool:
+    return value % step == 0
 
 
 class ExchangeEngine:
-    """Market, accounts and matching of the simulated BitUnix futures exchange."""
+    """Market, accounts and matching of the simulated BitUnix futures exchange.
+
+    ``instruments`` default to :data:`DEFAULT_INSTRUMENTS` (BTCUSDT, ETHUSDT, SOLUSDT,
+    XRPUSDT and a PREVIEW symbol). ``quirks`` makes the ``order`` push use the live
+    spellings (``Buy``/``Limit``, ``effect`` ``LONG``/``SHORT``); servers may also read it
+    for the REST quirks (status ``NEW_``).
+    """
 
     def __init__(
         self,
@@ -99,45 +103,194 @@ class ExchangeEngine:
         tick_ms: int = 310,
         quirks: bool = True,
     ) -> None:
+        if tick_ms <= 0:
+            raise ValueError("tick_ms must be positive")
         self.seed = seed
-        self.instruments = {i.symbol: i for i in (instruments or DEFAULT_INSTRUMENTS)}
         self.start_ms = start_ms
         self.tick_ms = tick_ms
         self.quirks = quirks
+        insts = DEFAULT_INSTRUMENTS if instruments is None else tuple(instruments)
+        self.instruments: dict[str, Instrument] = {i.symbol: i for i in insts}
+        self._markets = {i.symbol: SymbolMarket(i, seed, start_ms) for i in insts}
+        self._trading = Trading(self._markets, quirks)
+        self._trading.now_ms = start_ms
         self._now_ms = start_ms
-        self._rng = random.Random(seed)
-        self._accounts: dict[str, Account] = {}
+        self._ticks = 0
 
+    # ------------------------------------------------------------------ time
     @property
     def now_ms(self) -> int:
         """The engine's current time in milliseconds."""
         return self._now_ms
 
-    def advance(self, now_ms: int) -> None:
-        """Run the market forward to ``now_ms`` in whole ticks of ``tick_ms``."""
-        self._now_ms = max(self._now_ms, now_ms)
+    @property
+    def ticks(self) -> int:
+        """Number of market ticks run so far."""
+        return self._ticks
 
-    # market views
+    def advance(self, now_ms: int) -> None:
+        """Run the market forward to ``now_ms`` in whole ticks of ``tick_ms``.
+
+        Tick ``n`` happens at ``start_ms + n * tick_ms``; each one moves every market,
+        fills the resting orders the market crossed, executes the tick's taker flow, updates
+        candles and statistics, and settles funding when due. Time never goes backwards.
+        """
+        target = (now_ms - self.start_ms) // self.tick_ms
+        trading = self._trading
+        while self._ticks < target:
+            self._ticks += 1
+            ts = self.start_ms + self._ticks * self.tick_ms
+            trading.now_ms = ts
+            for symbol, market in self._markets.items():
+                settled = market.step(ts)
+                trading.on_tick(symbol)
+                market.close_tick()
+                if settled:
+                    trading.settle_funding(symbol)
+        self._now_ms = max(self._now_ms, now_ms)
+        trading.now_ms = self._now_ms
+
+    # ------------------------------------------------------------------ market views
     def is_listed(self, symbol: str) -> bool:
-        """True for OPEN instruments; unknown and PREVIEW symbols are not listed."""
-        inst = self.instruments.get(symbol.upper())
+        """True for OPEN instruments (case-insensitive); unknown and PREVIEW are not."""
+        inst = self.instruments.get(str(symbol).upper())
         return inst is not None and inst.status == "OPEN"
 
-    def ticker(self, symbol: str) -> Any:
-        """The ``ticker`` value of ``symbol`` now."""
-        raise NotImplementedError
+    def _market(self, symbol: str) -> SymbolMarket:
+        return self._trading.market(symbol)
 
-    def order_book(self, symbol: str, depth: int | str = 15) -> Any:
-        """The book window of ``depth`` levels (1, 5, 15, 50 or "max")."""
-        raise NotImplementedError
+    def ticker(self, symbol: str) -> TickerUpdate:
+        """The rolling 24 h ``ticker`` of ``symbol`` (SimulatedError 20015 if not listed)."""
+        m = self._market(symbol)
+        o, h, low, base, quote = m.stats_24h()
+        return TickerUpdate(
+            symbol=m.inst.symbol,
+            last_price=m.price(m.last),
+            open=m.price(o),
+            high=m.price(h),
+            low=m.price(low),
+            base_volume=clean(base),
+            quote_volume=clean(quote),
+            change=(Decimal(m.last - o) * 100 / Decimal(o)).quantize(Decimal("1e-10")),
+            ts=self._now_ms,
+            source=_WS,
+            mark_price=m.price(m.mark),
+        )
 
-    def last_trades(self, symbol: str) -> list[Any]:
-        """The trades of the latest tick."""
-        raise NotImplementedError
+    def ticker_summary(self, symbol: str) -> TickerSummary:
+        """A ``tickers`` entry: the ticker plus the best bid and ask."""
+        t = self.ticker(symbol)
+        book = self.order_book(symbol, 1)
+        bid = book.best_bid
+        ask = book.best_ask
+        return TickerSummary(
+            symbol=t.symbol,
+            last_price=t.last_price,
+            open=t.open,
+            high=t.high,
+            low=t.low,
+            base_volume=t.base_volume,
+            quote_volume=t.quote_volume,
+            change=t.change,
+            best_bid=bid[0] if bid else None,
+            best_ask=ask[0] if ask else None,
+            best_bid_qty=bid[1] if bid else None,
+            best_ask_qty=ask[1] if ask else None,
+            ts=t.ts,
+            source=_WS,
+        )
 
-    def kline(self, symbol: str, interval_wire: str, price_type: str = "market") -> Any:
-        """The running candle of a WebSocket interval ("1min", "60min", "1day", ...)."""
-        raise NotImplementedError
+    def order_book(self, symbol: str, depth: int | str | None = 15) -> OrderBookUpdate:
+        """The top ``depth`` levels per side (1, 5, 15, 50; ``"max"``/None: whole book).
+
+        The synthetic book merged with resting orders: bids descending, asks ascending,
+        always exactly ``depth`` levels per side. SimulatedError 10008 for another depth.
+        """
+        m = self._market(symbol)
+        if depth is None or depth == "max":
+            n, wire_depth = MAX_BOOK_DEPTH, None
+        else:
+            try:
+                n = int(depth)
+            except (TypeError, ValueError):
+                n = -1
+            if n not in _BOOK_DEPTHS:
+                raise SimulatedError(
+                    10008,
+                    f"Parameter {depth} does not match, alternative value "
+                    '["1","5","15","50","max"].',
+                )
+            wire_depth = n
+        sides: list[tuple[tuple[Decimal, Decimal], ...]] = []
+        for book_side, order_side in (("bid", "BUY"), ("ask", "SELL")):
+            levels: dict[int, Decimal] = dict(m.synthetic_levels(book_side, n))
+            for o in self._trading.resting[m.inst.symbol]:
+                if o.side == order_side and o.price is not None:
+                    t = m.to_ticks(o.price)
+                    levels[t] = levels.get(t, ZERO) + o.remaining
+            ordered = sorted(levels.items(), reverse=book_side == "bid")[:n]
+            sides.append(tuple((m.price(t), q) for t, q in ordered))
+        return OrderBookUpdate(
+            symbol=m.inst.symbol,
+            bids=sides[0],
+            asks=sides[1],
+            depth=wire_depth,
+            ts=self._now_ms,
+            source=_WS,
+        )
+
+    def _trade(self, m: SymbolMarket, trade: Any) -> Trade:
+        return Trade(
+            symbol=m.inst.symbol,
+            price=m.price(trade.price_ticks),
+            qty=trade.qty,
+            side=Side.BUY if trade.side == "buy" else Side.SELL,
+            time=datetime.fromtimestamp(trade.ts // 1000, UTC),
+            ts=self._now_ms,
+            source=_WS,
+        )
+
+    def last_trades(self, symbol: str) -> list[Trade]:
+        """The trades of the latest tick (plus those of orders placed since), oldest first."""
+        m = self._market(symbol)
+        return [self._trade(m, t) for t in m.trades]
+
+    def trades_since(self, symbol: str, after: int = 0) -> tuple[list[Trade], int]:
+        """Trades with a sequence number above ``after`` and the latest sequence number.
+
+        Lets a server push every trade exactly once: pass back the number it returned.
+        Only the last 2000 trades are kept.
+        """
+        m = self._market(symbol)
+        return [self._trade(m, t) for seq, t in m.recent if seq > after], m.trade_seq
+
+    def _kline(self, m: SymbolMarket, name: str, kind: str, c: Candle, source: Any) -> KlineUpdate:
+        return KlineUpdate(
+            symbol=m.inst.symbol,
+            interval=name,
+            price_type=PriceType(kind),
+            open=m.price(c.open),
+            high=m.price(c.high),
+            low=m.price(c.low),
+            close=m.price(c.close),
+            base_volume=clean(c.base_volume),
+            quote_volume=clean(c.quote_volume),
+            open_time_ms=c.open_time,
+            ts=self._now_ms,
+            source=source,
+        )
+
+    def kline(self, symbol: str, interval_wire: str, price_type: str = "market") -> KlineUpdate:
+        """The running candle of a WebSocket interval ("1min", "60min", "1day", ...).
+
+        ``price_type`` is ``"market"`` (last price) or ``"mark"``. SimulatedError 10002 for
+        an unknown interval or price type.
+        """
+        m = self._market(symbol)
+        kind = str(price_type).lower()
+        if interval_wire not in WS_INTERVALS or kind not in ("market", "mark"):
+            raise _bad("interval")
+        return self._kline(m, interval_wire, kind, m.kline(kind, interval_wire, m.tick_ts), _WS)
 
     def kline_history(
         self,
@@ -147,27 +300,62 @@ class ExchangeEngine:
         end_ms: int | None = None,
         limit: int = 100,
         price_type: str = "market",
-    ) -> list[Any]:
-        """Candles of a REST interval ("1m" .. "1M") for the REST kline endpoint."""
-        raise NotImplementedError
+    ) -> list[KlineUpdate]:
+        """Candles of a REST interval (``1m`` .. ``1M``) for the REST kline endpoint.
 
-    def mark_price(self, symbol: str) -> Any:
-        """Mark/index price and funding of ``symbol``."""
-        raise NotImplementedError
+        Candles starting within ``[start_ms, end_ms]`` (end defaults to now), the latest
+        ``limit`` (at most 200) of them, oldest first. Candles before the engine's start are
+        synthesized deterministically from the seed. ``price_type`` accepts ``market``/
+        ``mark`` and the REST ``LAST_PRICE``/``MARK_PRICE``.
+        """
+        m = self._market(symbol)
+        name = REST_INTERVALS.get(interval_rest)
+        if name is None:
+            raise SimulatedError(
+                10008,
+                f"Parameter {interval_rest} does not match, alternative value "
+                f"[{','.join(repr(k) for k in REST_INTERVALS)}].",
+            )
+        try:
+            kind = PriceType.parse(price_type).value
+        except (ValueError, TypeError):
+            raise _bad("type") from None
+        limit = max(1, min(int(limit), 200))
+        end = self._now_ms if end_ms is None else min(end_ms, self._now_ms)
+        length = WS_INTERVALS[name]
+        span = (length if length > 0 else 31 * 86_400_000) * (limit + 1)
+        start = end - span if start_ms is None else max(start_ms, end - span)
+        candles = m.kline_range(kind, name, start, end)[-limit:]
+        return [self._kline(m, name, kind, c, _REST) for c in candles]
 
-    def ticker_summary(self, symbol: str) -> Any:
-        """A ``tickers`` entry (ticker plus best bid/ask)."""
-        raise NotImplementedError
+    def mark_price(self, symbol: str) -> MarkPriceUpdate:
+        """Mark and index price and funding (``fr`` = last settled rate, in percent)."""
+        m = self._market(symbol)
+        return MarkPriceUpdate(
+            symbol=m.inst.symbol,
+            mark_price=m.price(m.mark),
+            index_price=m.price(m.index),
+            funding_rate=m.funding_rate,
+            funding_time=datetime.fromtimestamp(m.last_funding_ms // 1000, UTC),
+            next_funding_time=datetime.fromtimestamp(m.next_funding_ms // 1000, UTC),
+            ts=self._now_ms,
+            source=_WS,
+        )
 
-    def funding_rate(self, symbol: str) -> dict[str, str]:
-        """The REST funding-rate row of ``symbol``."""
-        raise NotImplementedError
+    def funding_rate(self, symbol: str) -> dict[str, Any]:
+        """The REST ``funding_rate`` object of ``symbol``."""
+        return funding_rate_row(self._market(symbol))
 
     def trading_pairs(self, symbols: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """REST ``trading_pairs`` rows."""
-        raise NotImplementedError
+        """REST ``trading_pairs`` rows (all instruments, PREVIEW ones included)."""
+        wanted = None if symbols is None else {s.upper() for s in symbols}
+        return [
+            trading_pair_row(i)
+            for s, i in self.instruments.items()
+            if wanted is None or s in wanted
+        ]
 
-    # accounts
+    # ------------------------------------------------------------------ accounts
     def create_account(
         self,
         api_key: str,
@@ -175,21 +363,26 @@ class ExchangeEngine:
         balances: Mapping[str, Decimal] | None = None,
         leverage: int = 10,
     ) -> Account:
-        """Create (or replace) an account."""
-        acct = Account(
-            api_key,
-            secret_key,
-            dict(balances or {"USDT": Decimal("10000")}),
-            leverage,
-        )
-        self._accounts[api_key] = acct
-        return acct
+        """Create (or replace) an account; USDT 10,000 unless ``balances`` says otherwise."""
+        wallet = {"USDT": Decimal("10000")} if balances is None else dict(balances)
+        account = Account(api_key, secret_key, {k: Decimal(v) for k, v in wallet.items()})
+        account.leverage = leverage
+        self._trading.accounts[api_key] = account
+        return account
 
     def account_by_key(self, api_key: str) -> Account | None:
-        """The account of ``api_key`` or None."""
-        return self._accounts.get(api_key)
+        """The account of ``api_key``, or None (servers read ``secret_key`` from it)."""
+        return self._trading.accounts.get(api_key)
 
-    # trading
+    def drain_private_events(self, api_key: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return and clear the queued ``(channel, data)`` pushes of ``api_key`` in order."""
+        account = self._trading.accounts.get(api_key)
+        if account is None:
+            return []
+        events, account.events = account.events, []
+        return events
+
+    # ------------------------------------------------------------------ trading
     def place_order(
         self,
         api_key: str,
@@ -197,17 +390,99 @@ class ExchangeEngine:
         symbol: str,
         side: str,
         order_type: str,
-        qty: Decimal,
-        price: Decimal | None = None,
+        qty: Decimal | str,
+        price: Decimal | str | None = None,
         client_id: str | None = None,
         reduce_only: bool = False,
-        effect: str = "GTC",
+        effect: str | None = "GTC",
         trade_side: str | None = None,
         tp_price: Decimal | None = None,
         sl_price: Decimal | None = None,
-    ) -> Any:
-        """Place an order; raises SimulatedError with the real codes."""
-        raise NotImplementedError
+        tp_stop_type: str | None = None,
+        tp_order_type: str | None = None,
+        tp_order_price: Decimal | None = None,
+        sl_stop_type: str | None = None,
+        sl_order_type: str | None = None,
+        sl_order_price: Decimal | None = None,
+    ) -> Order:
+        """Place an order; returns it as it stands after matching.
+
+        Errors: 10003 unknown key, 20015 unknown or unlisted symbol, 10002 bad side, type,
+        quantity (not a positive multiple of the lot, below the minimum) or price (missing on
+        LIMIT, not a positive multiple of the tick), 10008 bad effect, 30042 duplicate
+        client id, 30004 reduce-only without a position to reduce, 20003 insufficient
+        balance. ``trade_side="CLOSE"`` means reduce-only (one-way mode).
+        """
+        trading = self._trading
+        account = trading.account(api_key)
+        m = trading.market(symbol)
+        inst = m.inst
+        side_u = str(side).upper()
+        if side_u not in ("BUY", "SELL"):
+            raise _bad("side")
+        otype = str(order_type).upper()
+        if otype not in ("LIMIT", "MARKET"):
+            raise _bad("orderType")
+        eff = "GTC" if effect is None else str(effect).upper()
+        if eff not in _EFFECTS:
+            raise SimulatedError(
+                10008,
+                f"Parameter {effect} does not match, alternative value "
+                '["IOC","FOK","GTC","POST_ONLY"].',
+            )
+        q = _decimal(qty, "qty")
+        if q <= 0 or not _multiple(q, inst.lot_size) or q < inst.min_qty:
+            raise _bad("qty")
+        p: Decimal | None = None
+        if otype == "LIMIT":
+            if price is None or price == "":
+                raise _bad("price")
+            p = _decimal(price, "price")
+            if p <= 0 or not _multiple(p, inst.tick_size):
+                raise _bad("price")
+        ts_u = None if trade_side is None else str(trade_side).upper()
+        if ts_u not in (None, "OPEN", "CLOSE"):
+            raise _bad("tradeSide")
+        if client_id is not None and client_id in account.client_ids:
+            raise SimulatedError(30042, "Client ID duplicate")
+        tpsl = {
+            "tp_price": tp_price,
+            "tp_stop_type": tp_stop_type,
+            "tp_order_type": tp_order_type,
+            "tp_order_price": tp_order_price,
+            "sl_price": sl_price,
+            "sl_stop_type": sl_stop_type,
+            "sl_order_type": sl_order_type,
+            "sl_order_price": sl_order_price,
+        }
+        order = OrderState(
+            order_id=trading.new_order_id(),
+            client_id=client_id or None,
+            symbol=inst.symbol,
+            side=side_u,
+            order_type=otype,
+            price=p,
+            qty=q,
+            reduce_only=bool(reduce_only) or ts_u == "CLOSE",
+            effect=eff,
+            leverage=min(account.leverage, inst.max_leverage),
+            margin_mode=account.margin_mode,
+            position_mode=account.position_mode,
+            ctime=self._now_ms,
+            mtime=self._now_ms,
+            tpsl={k: v for k, v in tpsl.items() if v is not None},
+        )
+        trading.place(account, order)
+        return order_model(order, None, self._now_ms, _REST)
+
+    def _cancel_one(
+        self, account: Account, symbol: str, order_id: str | None, client_id: str | None
+    ) -> OrderState | None:
+        order = account.find_order(order_id, client_id)
+        if order is None or not order.is_open or order.symbol != symbol:
+            return None
+        self._trading.cancel(account, order)
+        return order
 
     def cancel_orders(
         self,
@@ -216,12 +491,41 @@ class ExchangeEngine:
         order_ids: Sequence[str] = (),
         client_ids: Sequence[str] = (),
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Cancel orders: (successList, failureList) in the REST shape."""
-        raise NotImplementedError
+        """Cancel orders by id and by client id: ``(successList, failureList)`` (REST rows).
 
-    def cancel_all_orders(self, api_key: str, symbol: str | None = None) -> list[Any]:
-        """Cancel every open order (of ``symbol``)."""
-        raise NotImplementedError
+        An order that is unknown, finished or of another symbol is a failure with
+        ``errorCode`` ``"20007"``.
+        """
+        account = self._trading.account(api_key)
+        sym = self._trading.market(symbol).inst.symbol
+        success: list[dict[str, Any]] = []
+        failure: list[dict[str, Any]] = []
+        requests = [(oid, None) for oid in order_ids] + [(None, cid) for cid in client_ids]
+        for oid, cid in requests:
+            order = self._cancel_one(account, sym, oid, cid)
+            if order is None:
+                failure.append(
+                    {
+                        "orderId": oid or "",
+                        "clientId": cid or "",
+                        "errorMsg": "Order not found",
+                        "errorCode": "20007",
+                    }
+                )
+            else:
+                success.append({"orderId": order.order_id, "clientId": order.client_id or ""})
+        return success, failure
+
+    def cancel_all_orders(self, api_key: str, symbol: str | None = None) -> list[Order]:
+        """Cancel every open order (of ``symbol``); returns them as they ended."""
+        account = self._trading.account(api_key)
+        sym = None if symbol is None else self._trading.market(symbol).inst.symbol
+        done = []
+        for order in list(account.open_orders.values()):
+            if sym is None or order.symbol == sym:
+                self._trading.cancel(account, order)
+                done.append(order_model(order, None, self._now_ms, _REST))
+        return done
 
     def pending_orders(
         self,
@@ -229,36 +533,90 @@ class ExchangeEngine:
         symbol: str | None = None,
         order_id: str | None = None,
         client_id: str | None = None,
-    ) -> list[Any]:
-        """Open orders, newest first."""
-        raise NotImplementedError
+    ) -> list[Order]:
+        """Open orders (NEW, PART_FILLED), newest first, optionally filtered."""
+        account = self._trading.account(api_key)
+        sym = None if symbol is None else symbol.upper()
+        if client_id is not None and order_id is None:
+            order_id = account.client_ids.get(client_id, "\0")
+        rows = [
+            o
+            for o in account.open_orders.values()
+            if (sym is None or o.symbol == sym) and (order_id is None or o.order_id == order_id)
+        ]
+        rows.sort(key=lambda o: (o.ctime, o.seq), reverse=True)
+        return [order_model(o, None, self._now_ms, _REST) for o in rows]
 
-    def history_orders(self, api_key: str, symbol: str | None = None) -> list[Any]:
-        """Finished orders, newest first."""
-        raise NotImplementedError
+    def history_orders(
+        self,
+        api_key: str,
+        symbol: str | None = None,
+        order_id: str | None = None,
+        client_id: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 100,
+    ) -> list[Order]:
+        """Finished orders (filled or cancelled), newest first, optionally filtered."""
+        account = self._trading.account(api_key)
+        sym = None if symbol is None else symbol.upper()
+        if client_id is not None and order_id is None:
+            order_id = account.client_ids.get(client_id, "\0")
+        rows = [
+            o
+            for o in reversed(account.history)
+            if (sym is None or o.symbol == sym)
+            and (order_id is None or o.order_id == order_id)
+            and (start_ms is None or o.ctime >= start_ms)
+            and (end_ms is None or o.ctime <= end_ms)
+        ]
+        return [order_model(o, None, self._now_ms, _REST) for o in rows[: max(0, limit)]]
 
     def order_detail(
         self, api_key: str, order_id: str | None = None, client_id: str | None = None
-    ) -> Any:
-        """One order by id or client id."""
-        raise NotImplementedError
+    ) -> Order:
+        """One order (open or finished) by id or client id; SimulatedError 20007 if none."""
+        account = self._trading.account(api_key)
+        order = account.find_order(order_id, client_id)
+        if order is None:
+            raise SimulatedError(20007, "Order not found")
+        return order_model(order, None, self._now_ms, _REST)
 
-    def pending_positions(self, api_key: str, symbol: str | None = None) -> list[Any]:
-        """Open positions."""
-        raise NotImplementedError
+    def _position(self, pos: PositionState, event: str | None, source: Any) -> Position:
+        m = self._markets[pos.symbol]
+        return position_model(pos, event, m.price(m.mark), self._now_ms, source, m.inst.tick_size)
 
-    def balance(self, api_key: str, coin: str = "USDT") -> Any:
-        """The balance of ``coin``."""
-        raise NotImplementedError
+    def pending_positions(self, api_key: str, symbol: str | None = None) -> list[Position]:
+        """Open positions (unrealised P&L at the current mark price)."""
+        account = self._trading.account(api_key)
+        sym = None if symbol is None else symbol.upper()
+        return [
+            self._position(p, None, _REST)
+            for s, p in account.positions.items()
+            if sym is None or s == sym
+        ]
 
-    def drain_private_events(self, api_key: str) -> list[tuple[str, dict[str, Any]]]:
-        """Return and clear the queued (channel, wire data) pushes of ``api_key``."""
-        return []
+    def balance(self, api_key: str, coin: str = "USDT") -> AccountBalance:
+        """The balance of ``coin`` (REST ``account`` endpoint and ``balance`` push fields)."""
+        account = self._trading.account(api_key)
+        unrealized = self._trading.unrealized(account)
+        return balance_model(account, coin.upper(), unrealized, self._now_ms, _REST)
 
-    # admin hooks
-    def set_mid_price(self, symbol: str, price: Decimal) -> None:
-        """Move the market of ``symbol`` to ``price`` now."""
-        raise NotImplementedError
+    # ------------------------------------------------------------------ admin hooks
+    def set_mid_price(self, symbol: str, price: Decimal | str) -> None:
+        """Put the best synthetic bid of ``symbol`` at ``price`` now (ask one tick or more
+        above); resting orders the new book crosses fill as makers at once."""
+        m = self._market(symbol)
+        m.move_to(_decimal(price, "price"))
+        book = self._trading.resting[m.inst.symbol]
+        if book:
+            self._trading.cross(m, book)
+
+    def _open_order(self, account: Account, order_id: str) -> OrderState:
+        order = account.open_orders.get(order_id)
+        if order is None:
+            raise SimulatedError(20007, "Order not found")
+        return order
 
     def fill_order(
         self,
@@ -266,20 +624,93 @@ class ExchangeEngine:
         order_id: str,
         qty: Decimal | None = None,
         price: Decimal | None = None,
-    ) -> Any:
-        """Force a (partial) fill of an open order."""
-        raise NotImplementedError
+    ) -> Order:
+        """Force a maker fill of an open order: ``qty`` (default: all that is left) at
+        ``price`` (default: its limit price, or the touch for a market order)."""
+        account = self._trading.account(api_key)
+        order = self._open_order(account, order_id)
+        m = self._markets[order.symbol]
+        q = order.remaining if qty is None else min(_decimal(qty, "qty"), order.remaining)
+        if price is not None:
+            p = _decimal(price, "price")
+        elif order.price is not None:
+            p = order.price
+        else:
+            p = m.price(m.best_ask if order.side == "BUY" else m.best_bid)
+        self._trading.fill_maker(order, q, p, None)
+        return order_model(order, None, self._now_ms, _REST)
 
-    def cancel_order_by_exchange(self, api_key: str, order_id: str) -> Any:
-        """Cancel an order as the venue does (SYSTEM_CANCELED)."""
-        raise NotImplementedError
+    def cancel_order_by_exchange(self, api_key: str, order_id: str) -> Order:
+        """Cancel an open order as the venue does (status SYSTEM_CANCELED)."""
+        account = self._trading.account(api_key)
+        order = self._open_order(account, order_id)
+        self._trading.cancel(account, order, "SYSTEM_CANCELED")
+        return order_model(order, None, self._now_ms, _REST)
 
     def set_position(
-        self, api_key: str, symbol: str, side: str, qty: Decimal, entry_price: Decimal
-    ) -> None:
-        """Replace the position of ``symbol``."""
-        raise NotImplementedError
+        self,
+        api_key: str,
+        symbol: str,
+        side: str,
+        qty: Decimal | str,
+        entry_price: Decimal | str,
+    ) -> Position | None:
+        """Replace the position of ``symbol`` (``qty`` 0 closes it); pushes follow.
 
-    def credit(self, api_key: str, coin: str, amount: Decimal) -> None:
-        """Add (or with a negative amount remove) funds."""
-        raise NotImplementedError
+        ``side`` is LONG/SHORT (or BUY/SELL). Returns the new position, None if closed.
+        """
+        trading = self._trading
+        account = trading.account(api_key)
+        m = trading.market(symbol)
+        sym = m.inst.symbol
+        pside = {"BUY": "LONG", "SELL": "SHORT"}.get(side.upper(), side.upper())
+        if pside not in ("LONG", "SHORT"):
+            raise _bad("side")
+        q = _decimal(qty, "qty")
+        p = _decimal(entry_price, "price")
+        now = self._now_ms
+        old = account.positions.get(sym)
+        if q <= 0:
+            if old is not None:
+                del account.positions[sym]
+                old.qty = ZERO
+                old.entry_value = ZERO
+                old.mtime = now
+                trading.emit_position(account, old, "CLOSE")
+                trading.emit_balance(account)
+                trading.sweep_reduce_only(account, sym)
+            return None
+        if old is not None and old.side == pside:
+            old.qty, old.entry_value, old.mtime = q, q * p, now
+            pos, event = old, "UPDATE"
+        else:
+            if old is not None:
+                del account.positions[sym]
+                old.qty = old.entry_value = ZERO
+                old.mtime = now
+                trading.emit_position(account, old, "CLOSE")
+            pos = PositionState(
+                position_id=trading.new_position_id(),
+                symbol=sym,
+                side=pside,
+                qty=q,
+                entry_value=q * p,
+                leverage=min(account.leverage, m.inst.max_leverage),
+                margin_mode=account.margin_mode,
+                ctime=now,
+                mtime=now,
+            )
+            account.positions[sym] = pos
+            event = "OPEN"
+        trading.emit_position(account, pos, event)
+        trading.emit_balance(account)
+        trading.sweep_reduce_only(account, sym)
+        return self._position(pos, None, _REST)
+
+    def credit(self, api_key: str, coin: str, amount: Decimal | str) -> AccountBalance:
+        """Add ``amount`` of ``coin`` (negative removes); a ``balance`` push follows."""
+        account = self._trading.account(api_key)
+        c = coin.upper()
+        account.wallet[c] = account.wallet.get(c, ZERO) + _decimal(amount, "amount")
+        self._trading.emit_balance(account, c)
+        return self.balance(api_key, c)
