@@ -209,7 +209,7 @@ class Trades(_Public[Trade]):
         return "trade"
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Kline(_Public[KlineUpdate]):
     """The running candle of ``interval`` over the last price (``price_type="market"``) or the
     mark price (``"mark"``). REST-style intervals (``"1m"``, ``"1h"``, ``"1d"``) are accepted."""
@@ -227,6 +227,12 @@ class Kline(_Public[KlineUpdate]):
         object.__setattr__(self, "symbol", normalize_symbol(symbol, "Kline"))
         object.__setattr__(self, "interval", normalize_interval(interval))
         object.__setattr__(self, "price_type", _price_type(price_type))
+
+    def __repr__(self) -> str:
+        return (
+            f"Kline(symbol={self.symbol!r}, interval={self.interval!r}, "
+            f"price_type={self.price_type.value!r})"
+        )
 
     @property
     def wire_channel(self) -> str:

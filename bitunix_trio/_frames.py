@@ -352,9 +352,11 @@ def _decode_op(obj: dict[str, Any], text: str | bytes) -> ServerFrame:
             return Malformed(_keep(text), "login reply without data.result")
         message = data.get("msg")
         return LoginReply(data["result"], message if type(message) is str else None)
-    if op == "subscribe" and type(data) is dict and data.get("result") is False:
-        message = data.get("msg")
-        return SubscribeRefused(message if type(message) is str else "subscription refused")
+    if op == "subscribe":
+        if type(data) is dict and data.get("result") is False:
+            message = data.get("msg")
+            return SubscribeRefused(message if type(message) is str else "subscription refused")
+        return Unknown(_keep(text), "subscribe reply that is not a refusal")
     return Unknown(_keep(text), f"unknown op {op!r}"[:120])
 
 
@@ -364,10 +366,10 @@ def decode(text: str | bytes) -> ServerFrame:
     if obj is None:
         return Malformed(_keep(text), reason)
     try:
+        if "op" in obj:  # control frames carry op; pushes carry ch and never op
+            return _decode_op(obj, text)
         if "ch" in obj:
             return _decode_push(obj, text)
-        if "op" in obj:
-            return _decode_op(obj, text)
     except _BAD_INPUT as exc:  # pragma: no cover - the branches above check types
         return Malformed(_keep(text), f"{type(exc).__name__}: {exc}"[:200])
     error = obj.get("error")

@@ -229,6 +229,7 @@ def _opt_enum(cls: type[_E], value: object) -> _E | None:
 # Scalars
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_Decimal = Decimal
 _MS = timedelta(milliseconds=1)
 
 
@@ -758,10 +759,18 @@ def parse_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
     if not isinstance(raw, list | tuple):
         raise TypeError(f"book side must be a list, not {type(raw).__name__}")
     out = []
+    append = out.append
     for price, qty in raw:
+        # Fast path: both strings (as the exchange sends them), finite, non-empty.
+        if price.__class__ is str and qty.__class__ is str and price and qty:
+            p = _Decimal(price)
+            q = _Decimal(qty)
+            if p.is_finite() and q.is_finite():
+                append((p, q))
+                continue
         if price == "" or qty == "":
             continue
-        out.append((_dec(price), _dec(qty)))
+        append((_dec(price), _dec(qty)))
     return tuple(out)
 
 
