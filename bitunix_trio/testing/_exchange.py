@@ -1,0 +1,474 @@
+"""``open_simulated_exchange``: the simulated BitUnix futures exchange and its handle.
+
+The exchange is an :class:`~bitunix_trio.testing._engine.ExchangeEngine` (market, accounts,
+matching; deterministic from a seed) behind two adapters:
+
+* WebSocket (``/public/``, ``/private/``): ``trio.serve_tcp`` on ``host`` + trio-websocket,
+  over a stream the exchange can cut without a close frame (see ``_ws_server``);
+* REST: the ASGI app of ``_rest_app`` under hypercorn (trio worker) on its own port.
+
+With ``memory=True`` nothing binds a socket: clients connect through
+:meth:`SimulatedExchange.connector` (memory streams, same server code) and
+:meth:`SimulatedExchange.rest_transport` (``httpx.ASGITransport``), so
+``trio.testing.MockClock(autojump_threshold=0)`` tests are exact.
+
+Example::
+
+    async with open_simulated_exchange(seed=7) as exchange:
+        async with trio_websocket.open_websocket_url(exchange.public_url) as ws:
+            ...
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from functools import partial
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+import trio.testing
+import trio_websocket
+
+from bitunix_trio._credentials import Credentials
+
+from ._engine import ExchangeEngine
+from ._faults import FaultState
+from ._recorder import Recorder
+from ._rest_app import RestApp, RestSettings
+from ._ws_server import ConnectionInfo, SimClock, WsServer, WsSettings
+
+__all__ = ["SimulatedExchange", "demo_credentials", "open_simulated_exchange"]
+
+_HEX = "0123456789abcdef"
+MEMORY_HOST = "sim.invalid"
+
+
+def demo_credentials(seed: int = 0) -> Credentials:
+    """The demo API key and secret of the exchange opened with ``seed`` (deterministic).
+
+    These are simulator-only values: printing them is harmless.
+    """
+    rng = random.Random(f"bitunix-trio simulated exchange credentials {seed}")
+    api_key = "".join(rng.choice(_HEX) for _ in range(32))
+    secret_key = "".join(rng.choice(_HEX) for _ in range(32))
+    return Credentials(api_key, secret_key)
+
+
+class _Offline:
+    """What :meth:`SimulatedExchange.offline` returns: usable with ``with`` and ``async with``."""
+
+    def __init__(self, exchange: SimulatedExchange) -> None:
+        self._exchange = exchange
+
+    def __enter__(self) -> SimulatedExchange:
+        self._exchange._go_offline()
+        return self._exchange
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exchange._go_online()
+
+    async def __aenter__(self) -> SimulatedExchange:
+        exchange = self.__enter__()
+        await trio.lowlevel.checkpoint()
+        return exchange
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+        await trio.lowlevel.checkpoint()
+
+
+class SimulatedExchange:
+    """Handle of a running simulated exchange (made by :func:`open_simulated_exchange`).
+
+    Attributes:
+        public_url: ``ws://HOST:PORT/public/`` (``ws://sim.invalid/public/`` in memory).
+        private_url: ``ws://HOST:PORT/private/``.
+        rest_url: ``http://HOST:PORT`` of the REST API (``http://sim.invalid`` in memory).
+        credentials: a :class:`~bitunix_trio.Credentials` the exchange accepts (demo values
+            derived from the seed).
+        engine: the :class:`ExchangeEngine` (market, accounts, admin hooks).
+        recorder: every WebSocket frame and REST request received (:class:`Recorder`).
+        memory: whether this is the in-memory flavour (no socket bound).
+
+    Fault methods are synchronous and take effect at once; each is documented below.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: ExchangeEngine,
+        credentials: Credentials,
+        recorder: Recorder,
+        faults: FaultState,
+        ws: WsServer,
+        rest: RestApp,
+        nursery: trio.Nursery,
+        public_url: str,
+        private_url: str,
+        rest_url: str,
+        memory: bool,
+    ) -> None:
+        self.engine = engine
+        self.credentials = credentials
+        self.recorder = recorder
+        self.public_url = public_url
+        self.private_url = private_url
+        self.rest_url = rest_url
+        self.memory = memory
+        self._faults = faults
+        self._ws = ws
+        self._rest = rest
+        self._nursery = nursery
+
+    def __repr__(self) -> str:
+        flavour = "memory" if self.memory else self.rest_url
+        return f"<SimulatedExchange {flavour} seed={self.engine.seed}>"
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def connections(self) -> tuple[ConnectionInfo, ...]:
+        """Snapshots of the live WebSocket connections, oldest first."""
+        return self._ws.connections()
+
+    @property
+    def connection_count(self) -> int:
+        """The number of live WebSocket connections."""
+        return len(self._ws.connections())
+
+    @property
+    def faults(self) -> FaultState:
+        """The current fault switches (read them; change them with the fault methods)."""
+        return self._faults
+
+    @property
+    def rest_app(self) -> RestApp:
+        """The ASGI application of the REST side."""
+        return self._rest
+
+    @property
+    def tick(self) -> int:
+        """The number of market ticks (every 310 ms) since the exchange opened."""
+        return self._ws.tick
+
+    def now_ms(self) -> int:
+        """The exchange's clock now, in milliseconds (follows Trio's clock)."""
+        return self._ws.clock.now_ms()
+
+    async def wait_for_connections(self, count: int, *, path: str | None = None) -> None:
+        """Wait until exactly ``count`` sockets (of ``path``, if given) are open."""
+        while True:
+            live = [
+                c
+                for c in self._ws.connections()
+                if path is None or c.path.rstrip("/") == path.rstrip("/")
+            ]
+            if len(live) == count:
+                return
+            await self._ws.wait_changed()
+
+    # -- in-process transports -----------------------------------------------------------
+
+    async def connector(
+        self, nursery: trio.Nursery, url: str
+    ) -> trio_websocket.WebSocketConnection:
+        """Open a WebSocket to this exchange over an in-memory stream (no socket).
+
+        The signature of the client library's ``Connector``: the server end runs the same
+        code as loopback connections; only the path of ``url`` matters. Raises
+        ``trio_websocket.ConnectionRejected`` (HTTP 503) while the WebSocket side is down,
+        as the loopback server does.
+        """
+        client_end, server_end = trio.testing.memory_stream_pair()
+        self._nursery.start_soon(self._ws.serve_stream, server_end)
+        parts = urlsplit(url)
+        resource = parts.path or "/"
+        if parts.query:
+            resource += "?" + parts.query
+        # trio-websocket's annotation says SocketStream, but any trio Stream works.
+        stream: Any = client_end
+        return await trio_websocket.wrap_client_stream(
+            nursery, stream, parts.hostname or MEMORY_HOST, resource
+        )
+
+    def rest_transport(self) -> httpx.ASGITransport:
+        """An ``httpx`` transport that calls the REST app in process."""
+        return httpx.ASGITransport(app=self._rest)
+
+    def rest_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` for the REST API (in process for the memory flavour)."""
+        if self.memory:
+            kwargs.setdefault("transport", self.rest_transport())
+        return httpx.AsyncClient(base_url=self.rest_url, **kwargs)
+
+    # -- account changes -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Push queued private events to logged-in sockets now (else: on the next tick)."""
+        self._ws.flush_private()
+
+    def fill_order(
+        self,
+        order_id: str,
+        qty: Decimal | None = None,
+        price: Decimal | None = None,
+        *,
+        api_key: str | None = None,
+    ) -> Any:
+        """Fill (part of) an open order of the demo account (or ``api_key``'s)."""
+        result = self.engine.fill_order(api_key or self.credentials.api_key, order_id, qty, price)
+        self.flush()
+        return result
+
+    def cancel_order(self, order_id: str, *, api_key: str | None = None) -> Any:
+        """Cancel an order as the venue does (``SYSTEM_CANCELED``)."""
+        result = self.engine.cancel_order_by_exchange(api_key or self.credentials.api_key, order_id)
+        self.flush()
+        return result
+
+    def set_position(
+        self,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        entry_price: Decimal,
+        *,
+        api_key: str | None = None,
+    ) -> None:
+        """Replace the position of ``symbol`` (qty 0 closes it)."""
+        self.engine.set_position(
+            api_key or self.credentials.api_key, symbol, side, qty, entry_price
+        )
+        self.flush()
+
+    def credit(self, coin: str, amount: Decimal, *, api_key: str | None = None) -> None:
+        """Add (or, negative, remove) funds."""
+        self.engine.credit(api_key or self.credentials.api_key, coin, amount)
+        self.flush()
+
+    def set_mid_price(self, symbol: str, price: Decimal) -> None:
+        """Move the market of ``symbol`` to ``price`` (resting orders may fill)."""
+        self.engine.set_mid_price(symbol, price)
+        self.flush()
+
+    # -- faults --------------------------------------------------------------------------
+
+    def drop_all(self) -> None:
+        """Cut every WebSocket with no close frame (clients see 1006). They may reconnect."""
+        self._ws.drop_all("dropped by drop_all()")
+
+    def close_all(self, code: int = 1011, reason: str = "") -> None:
+        """Close every WebSocket with a proper close frame carrying ``code`` and ``reason``."""
+        self._ws.close_all(code, reason)
+
+    def go_silent(self, on: bool = True) -> None:
+        """Keep sockets open but send nothing and answer nothing (no pushes, no pongs, no
+        replies) while on. Sockets still count pings, so they are not dropped as idle."""
+        self._faults.silent = on
+
+    def stop_answering_pings(self, on: bool = True) -> None:
+        """Leave JSON pings unanswered while on (pushes continue)."""
+        self._faults.no_pong = on
+
+    def reject_next_logins(self, n: int = 1) -> None:
+        """Fail the next ``n`` logins (``{"op":"login","data":{"result":false,...}}``)."""
+        self._faults.reject_logins = n
+
+    def refuse_subscriptions(self, on: bool = True) -> None:
+        """Answer every subscribe with the over-300 refusal frame and add nothing, while on."""
+        self._faults.refuse_subscriptions = on
+
+    def send_garbage(self, n: int = 1) -> None:
+        """Send ``n`` garbage frames (non-JSON, truncated and ill-shaped JSON) to every socket,
+        after what is already queued. The sockets stay open."""
+        self._ws.send_garbage(n)
+
+    def throttle_rest(self, on: bool = True) -> None:
+        """Answer every REST call with code 10006 (rate limited) while on."""
+        self._faults.throttle_rest = on
+
+    def rest_down(self, on: bool = True) -> None:
+        """Answer every REST call with HTTP 503 and an HTML body while on."""
+        self._faults.rest_down = on
+
+    def ws_down(self, on: bool = True) -> None:
+        """While on, refuse WebSocket handshakes (HTTP 503) and drop the open sockets."""
+        self._faults.ws_down = on
+        if on:
+            self._ws.drop_all("dropped by ws_down()")
+
+    def offline(self) -> _Offline:
+        """``with``/``async with`` block during which the WebSocket side is down.
+
+        Entering drops every socket (no close frame) and refuses reconnection; private events
+        produced inside the block (fills, cancels, position changes through the admin hooks)
+        are discarded, as the real exchange does not replay them: clients must reconcile over
+        REST when they are back. Leaving lets clients reconnect.
+        """
+        return _Offline(self)
+
+    def reset_faults(self) -> None:
+        """Switch every fault off."""
+        self._faults.reset()
+
+    def _go_offline(self) -> None:
+        self._faults.offline_depth += 1
+        self._ws.drop_all("dropped by offline()")
+        self._ws.flush_private()
+
+    def _go_online(self) -> None:
+        self._ws.flush_private()
+        self._faults.offline_depth = max(0, self._faults.offline_depth - 1)
+
+
+@asynccontextmanager
+async def open_simulated_exchange(
+    seed: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    rest_port: int = 0,
+    memory: bool = False,
+    engine: ExchangeEngine | None = None,
+    credentials: Credentials | None = None,
+    balances: Mapping[str, Decimal] | None = None,
+    idle_timeout: float | None = 60.0,
+    max_messages_per_second: int | None = 5,
+    max_streams_per_connection: int = 300,
+    rest_rate_limits: bool = True,
+) -> AsyncIterator[SimulatedExchange]:
+    """Run a simulated BitUnix futures exchange for the duration of the block.
+
+    Arguments:
+        seed: seeds the market and the demo credentials; the same seed gives the same
+            market (and the same pushes at the same times).
+        host, port: where the WebSocket side listens (port 0: chosen by the OS).
+        rest_port: where the REST side listens (0: chosen by the OS).
+        memory: bind nothing; connect with :meth:`SimulatedExchange.connector` and
+            :meth:`SimulatedExchange.rest_transport` (exact under ``MockClock``).
+        engine: an engine to serve (default ``ExchangeEngine(seed=seed)``).
+        credentials: the account to create (default :func:`demo_credentials`).
+        balances: starting balances of that account (the engine's default otherwise).
+        idle_timeout: drop sockets with no JSON ping for this long (None: never).
+        max_messages_per_second: drop clients sending more (None: no limit).
+        max_streams_per_connection: subscriptions per socket before the refusal frame.
+        rest_rate_limits: apply the REST rate limits (10/s, cancel 5/s).
+
+    Everything (servers, sockets, tasks) is torn down when the block exits.
+    """
+    if engine is None:
+        engine = ExchangeEngine(seed=seed)
+    if credentials is None:
+        credentials = demo_credentials(seed)
+    if engine.account_by_key(credentials.api_key) is None:
+        if balances is None:
+            engine.create_account(credentials.api_key, credentials.secret_key)
+        else:
+            engine.create_account(credentials.api_key, credentials.secret_key, balances)
+    faults = FaultState()
+    recorder = Recorder()
+    async with trio.open_nursery() as nursery:
+        clock = SimClock(engine.now_ms, engine.tick_ms)
+        ws = WsServer(
+            engine,
+            clock,
+            faults,
+            recorder,
+            WsSettings(
+                idle_timeout=idle_timeout,
+                max_messages_per_second=max_messages_per_second,
+                max_streams=max_streams_per_connection,
+            ),
+        )
+        ws.remember_key(credentials.api_key)
+        rest = RestApp(
+            engine,
+            clock,
+            faults,
+            recorder,
+            on_private_change=ws.flush_private,
+            settings=RestSettings(rate_limits=rest_rate_limits),
+        )
+        await nursery.start(ws.run_ticker)
+        shutdown = trio.Event()
+        rest_done = trio.Event()
+        if memory:
+            ws_base = f"ws://{MEMORY_HOST}"
+            rest_url = f"http://{MEMORY_HOST}"
+        else:
+            listeners = await nursery.start(
+                partial(trio.serve_tcp, ws.serve_stream, port, host=host)
+            )
+            ws_port = listeners[0].socket.getsockname()[1]
+            ws_base = f"ws://{_url_host(host)}:{ws_port}"
+            rest_url = await nursery.start(_serve_rest, rest, host, rest_port, shutdown, rest_done)
+        exchange = SimulatedExchange(
+            engine=engine,
+            credentials=credentials,
+            recorder=recorder,
+            faults=faults,
+            ws=ws,
+            rest=rest,
+            nursery=nursery,
+            public_url=f"{ws_base}/public/",
+            private_url=f"{ws_base}/private/",
+            rest_url=rest_url,
+            memory=memory,
+        )
+        try:
+            yield exchange
+        finally:
+            ws.drop_all("exchange closed")
+            if not memory:
+                shutdown.set()
+                with trio.move_on_after(2.0):
+                    await rest_done.wait()
+            nursery.cancel_scope.cancel()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def _serve_rest(
+    app: RestApp,
+    host: str,
+    port: int,
+    shutdown: trio.Event,
+    done: trio.Event,
+    *,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the REST app with hypercorn's trio worker until ``shutdown`` is set."""
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = [f"{_url_host(host)}:{port}"]
+    config.errorlog = None
+    config.accesslog = None
+    config.graceful_timeout = 1.0
+    try:
+        async with trio.open_nursery() as nursery:
+            binds: list[str] = await nursery.start(
+                partial(serve, cast(Any, app), config, shutdown_trigger=shutdown.wait)
+            )
+            task_status.started(binds[0])
+    finally:
+        done.set()
