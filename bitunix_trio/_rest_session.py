@@ -144,7 +144,8 @@ class RestSession:
         """Send one request exactly once and return the envelope's ``data``."""
         query = query_values(params)
         text = compact_json(body) if body is not None else ""
-        limiters = [self.limiter] + ([self.cancel_limiter] if cancel else [])
+        # The stricter cancel bucket first, so the global slot is taken when sending.
+        limiters = ([self.cancel_limiter] if cancel else []) + [self.limiter]
         for limiter in limiters:
             if limiter is not None:
                 await limiter.acquire()
