@@ -1,0 +1,68 @@
+"""A simulated BitUnix futures exchange for offline tests, demos and bots (like ``trio.testing``).
+
+It speaks the real wire protocol (WebSocket ``/public/`` and ``/private/``, the REST API)
+over a deterministic, seeded market with accounts and a matching engine, and can be told
+to misbehave the way the real exchange does::
+
+    from bitunix_trio.testing import open_simulated_exchange
+
+    async with open_simulated_exchange(seed=7) as exchange:
+        # exchange.public_url, exchange.private_url, exchange.rest_url,
+        # exchange.credentials (an account it accepts), exchange.recorder, ...
+        exchange.drop_all()  # every socket dropped with no close frame
+
+With ``memory=True`` nothing binds a socket and ``trio.testing.MockClock`` tests are exact:
+connect through ``exchange.connector`` and ``exchange.rest_transport()``.
+"""
+
+from __future__ import annotations
+
+from ._cli import serve_sim as serve_sim
+from ._engine import DEFAULT_INSTRUMENTS as DEFAULT_INSTRUMENTS
+from ._engine import Account as Account
+from ._engine import ExchangeEngine as ExchangeEngine
+from ._engine import Instrument as Instrument
+from ._engine import SimulatedError as SimulatedError
+from ._exchange import SimulatedExchange as SimulatedExchange
+from ._exchange import demo_credentials as demo_credentials
+from ._exchange import open_simulated_exchange as open_simulated_exchange
+from ._faults import GARBAGE_FRAMES as GARBAGE_FRAMES
+from ._faults import FaultState as FaultState
+from ._recorder import ConnectionRecord as ConnectionRecord
+from ._recorder import Recorder as Recorder
+from ._recorder import RestRequestRecord as RestRequestRecord
+from ._recorder import WsFrameRecord as WsFrameRecord
+from ._ws_server import ConnectionInfo as ConnectionInfo
+
+__all__ = [
+    "DEFAULT_INSTRUMENTS",
+    "GARBAGE_FRAMES",
+    "Account",
+    "ConnectionInfo",
+    "ConnectionRecord",
+    "ExchangeEngine",
+    "FaultState",
+    "Instrument",
+    "Recorder",
+    "RestRequestRecord",
+    "SimulatedError",
+    "SimulatedExchange",
+    "WsFrameRecord",
+    "demo_credentials",
+    "open_simulated_exchange",
+    "serve_sim",
+]
+
+
+def _fixup_module_metadata(namespace: dict[str, object]) -> None:
+    for name in __all__:
+        obj = namespace[name]
+        if getattr(obj, "__module__", "").startswith("bitunix_trio.testing._"):
+            try:
+                obj.__module__ = __name__
+            except (AttributeError, TypeError):  # pragma: no cover - constants
+                pass
+
+
+_fixup_module_metadata(globals())
+del _fixup_module_metadata

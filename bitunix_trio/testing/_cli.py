@@ -1,0 +1,89 @@
+"""``python -m bitunix_trio sim``: serve the simulated exchange until Ctrl-C.
+
+Prints the WebSocket and REST URLs and the demo credentials (simulator-only values, so
+printing them is harmless), then serves any client pointed at them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import trio
+
+from ._exchange import SimulatedExchange, open_simulated_exchange
+
+__all__ = ["main", "serve_sim"]
+
+
+async def serve_sim(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 0,
+    rest_port: int = 0,
+    *,
+    print_fn: Callable[[str], object] = print,
+    task_status: trio.TaskStatus[SimulatedExchange] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve a simulated exchange on ``host`` until cancelled.
+
+    ``port`` is the WebSocket port and ``rest_port`` the REST port (0: chosen by the OS).
+    Prints the URLs and the demo credentials with ``print_fn``, then reports the
+    :class:`SimulatedExchange` handle through ``task_status`` (for ``nursery.start``).
+    """
+    async with open_simulated_exchange(seed, host=host, port=port, rest_port=rest_port) as ex:
+        lines = [
+            f"Simulated BitUnix futures exchange (seed {seed})",
+            f"  public WebSocket:  {ex.public_url}",
+            f"  private WebSocket: {ex.private_url}",
+            f"  REST:              {ex.rest_url}",
+            "  demo credentials (simulator only):",
+            f"    api key:    {ex.credentials.api_key}",
+            f"    secret key: {ex.credentials.secret_key}",
+            "Press Ctrl-C to stop.",
+        ]
+        for line in lines:
+            print_fn(line)
+        task_status.started(ex)
+        await trio.sleep_forever()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bitunix_trio sim",
+        description="Serve the simulated BitUnix futures exchange until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
+    parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: any free port)")
+    parser.add_argument("--seed", type=int, default=0, help="market and credentials seed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S]``; return the exit code.
+
+    A leading ``sim`` in ``argv`` is accepted. Ctrl-C stops the server and returns 0.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "sim":
+        args = args[1:]
+    try:
+        options = _parser().parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    serve = partial(
+        serve_sim,
+        options.host,
+        options.port,
+        options.seed,
+        options.rest_port,
+        print_fn=partial(print, flush=True),
+    )
+    try:
+        trio.run(serve)
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+    return 0
