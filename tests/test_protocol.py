@@ -1,0 +1,430 @@
+"""The sans-I/O connection core: transitions, budget, sharding, heartbeat, stale verdicts."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from bitunix_trio import _frames
+from bitunix_trio._config import HeartbeatConfig
+from bitunix_trio._protocol import (
+    BadFrame,
+    ConnectionDead,
+    ConnectionProtocol,
+    ConnectionState,
+    Key,
+    KeyStatus,
+    LoginFailed,
+    ShardPlanner,
+    StateChanged,
+    SubscribeAccepted,
+    SubscriptionRefused,
+    SubscriptionStale,
+)
+
+S = ConnectionState
+HB = HeartbeatConfig(interval=15.0, timeout=5.0, stale_after=10.0)
+BOOK = {"b": [["100", "1"]], "a": [["101", "2"]]}
+EMPTY_BOOK = {"b": [["", ""]], "a": [["", ""]]}
+
+
+def book_key(symbol: str) -> Key:
+    return ("depth_book15", symbol)
+
+
+def push(symbol: str, data: object = BOOK, channel: str = "depth_book15") -> str:
+    return _frames.encode_push(channel, symbol, 1_700_000_000_000, data)
+
+
+def pong(value: int = 1) -> str:
+    return _frames.encode_pong(value, 1)
+
+
+def login_args() -> dict[str, object]:
+    return {"apiKey": "k", "timestamp": 1, "nonce": "n", "sign": "s"}
+
+
+def public(**kwargs: Any) -> ConnectionProtocol:
+    kwargs.setdefault("heartbeat", HB)
+    return ConnectionProtocol(wall_clock=lambda: 1_700_000_000.0, **kwargs)
+
+
+def private(**kwargs: Any) -> ConnectionProtocol:
+    return public(login=login_args, **kwargs)
+
+
+def ops(frames: list[str]) -> list[str]:
+    return [json.loads(f)["op"] for f in frames]
+
+
+def args_of(frame: str) -> list[Key]:
+    return [(a["ch"], a.get("symbol")) for a in json.loads(frame)["args"]]
+
+
+def state_of(proto: ConnectionProtocol) -> ConnectionState:
+    # Through a function: mypy would otherwise keep the attribute narrowed across calls.
+    return proto.state
+
+
+def is_ready(proto: ConnectionProtocol) -> bool:
+    return proto.ready
+
+
+def started(proto: ConnectionProtocol, now: float = 0.0) -> ConnectionProtocol:
+    proto.connecting()
+    proto.connected(now)
+    return proto
+
+
+# -- transitions -------------------------------------------------------------------------------
+
+
+def test_public_transition_table() -> None:
+    p = public()
+    assert p.state is S.DISCONNECTED
+    table: list[tuple[str, list[object]]] = [
+        ("connecting", [StateChanged(S.DISCONNECTED, S.CONNECTING)]),
+        ("connected", [StateChanged(S.CONNECTING, S.CONNECTED)]),
+        ("disconnected", [StateChanged(S.CONNECTED, S.RECONNECTING, "gone")]),
+        ("connecting", []),
+        ("connected", [StateChanged(S.RECONNECTING, S.CONNECTED)]),
+        ("close", [StateChanged(S.CONNECTED, S.CLOSED, "bye")]),
+        ("connecting", []),
+        ("connected", []),
+        ("disconnected", []),
+    ]
+    for name, expected in table:
+        if name == "connecting":
+            events = p.connecting()
+        elif name == "connected":
+            events = p.connected(0.0)
+            assert p.ready == (state_of(p) is S.CONNECTED)
+        elif name == "disconnected":
+            events = p.disconnected("gone")
+            assert not p.ready
+        else:
+            events = p.close("bye")
+        assert events == expected, name
+    assert state_of(p) is S.CLOSED
+
+
+def test_private_logs_in_after_the_greeting() -> None:
+    p = started(private())
+    assert state_of(p) is S.CONNECTED
+    assert not is_ready(p)
+    p.subscribe(("order", None), periodic=False)
+    assert p.pop_frames(0.0) == []  # nothing before the greeting
+    p.receive_text(_frames.encode_greeting(), 0.1)
+    frames = p.pop_frames(0.1)
+    assert ops(frames) == ["login"]
+    assert json.loads(frames[0])["args"] == [login_args()]
+    assert p.pop_frames(0.1) == []  # subscriptions wait for the login reply
+    events = p.receive_text(_frames.encode_login_reply(True), 0.2)
+    assert events == [StateChanged(S.CONNECTED, S.AUTHENTICATED)]
+    assert is_ready(p)
+    frames = p.pop_frames(0.2)
+    assert ops(frames) == ["subscribe", "ping"]
+    assert args_of(frames[0]) == [("order", None)]
+
+
+def test_private_login_refused_closes() -> None:
+    p = started(private())
+    p.receive_text(_frames.encode_greeting(), 0.0)
+    p.pop_frames(0.0)
+    events = p.receive_text(_frames.encode_login_reply(False, "sign error"), 0.1)
+    assert events == [
+        LoginFailed("sign error"),
+        StateChanged(S.CONNECTED, S.CLOSED, "login refused"),
+    ]
+    assert p.pop_frames(0.2) == []
+
+
+def test_private_without_greeting_logs_in_after_timeout_then_waits_for_reply() -> None:
+    p = started(private(), 0.0)
+    assert p.timer_deadline() == 5.0
+    assert p.tick(4.9) == []
+    assert p.pop_frames(4.9) == []
+    assert p.tick(5.0) == []
+    assert ops(p.pop_frames(5.0)) == ["login"]
+    assert p.timer_deadline() == 10.0
+    assert p.tick(9.99) == []
+    assert p.tick(10.0) == [ConnectionDead("no login reply within 5 s")]
+
+
+def test_garbage_is_counted_never_fatal() -> None:
+    p = started(public())
+    for text in ("not json", "[1]", '{"op":"what"}', '{"ch":"ticker","ts":"x"}', "\x00"):
+        events = p.receive_text(text, 1.0)
+        assert len(events) == 1
+        assert isinstance(events[0], BadFrame)
+    assert p.bad_frames == 5
+    assert p.state is S.CONNECTED
+
+
+# -- budget ------------------------------------------------------------------------------------
+
+
+def test_budget_twelve_frames_leave_at_exact_times() -> None:
+    p = started(public(max_batch=1))
+    for i in range(12):
+        p.subscribe(book_key(f"S{i:02}USDT"))
+    sent: list[tuple[float, str]] = []
+    now = 0.0
+    while True:
+        for frame in p.pop_frames(now):
+            sent.append((now, frame))
+        if not p.wants_write:
+            break
+        now = p.send_deadline()
+    times = [t for t, _ in sent]
+    assert times == [0.0] * 5 + [1.0] * 5 + [2.0] * 3
+    assert ops([f for _, f in sent]) == ["subscribe"] * 12 + ["ping"]  # then the barrier
+    keys = [args_of(f)[0] for _, f in sent[:12]]
+    assert keys == [book_key(f"S{i:02}USDT") for i in range(12)]  # in order, none dropped
+
+
+def test_budget_never_exceeds_five_in_any_second() -> None:
+    rng = random.Random(7)
+    p = started(public(max_batch=1))
+    sent: list[float] = []
+    now = 0.0
+    for step in range(300):
+        now += rng.choice([0.0, 0.01, 0.2, 0.5])
+        if rng.random() < 0.6:
+            p.subscribe(book_key(f"K{step}USDT"))
+        sent.extend(now for _ in p.pop_frames(now))
+    assert len(sent) > 100
+    for i in range(len(sent) - 5):
+        assert sent[i + 5] - sent[i] >= 1.0
+
+
+def test_heartbeat_ping_counts_against_the_budget() -> None:
+    p = started(public(max_batch=1))
+    for i in range(5):
+        p.subscribe(book_key(f"S{i}USDT"))
+    assert len(p.pop_frames(14.5)) == 5
+    assert p.send_deadline() == 15.5  # the ping due at 15 waits for a slot
+    assert p.pop_frames(15.0) == []
+    assert ops(p.pop_frames(15.5)) == ["ping"]
+
+
+# -- sharding and batching -----------------------------------------------------------------
+
+
+def test_sharding_350_gives_300_and_50() -> None:
+    keys = [book_key(f"S{i}USDT") for i in range(350)]
+    assert [len(g) for g in ShardPlanner.plan(keys)] == [300, 50]
+    planner = ShardPlanner()
+    assert [planner.assign(k) for k in keys] == [0] * 300 + [1] * 50
+    assert planner.counts == (300, 50)
+    assert planner.assign(keys[3]) == 0  # already assigned
+    assert planner.release(keys[3]) == 0
+    assert planner.assign(("ticker", "NEWUSDT")) == 0  # the freed slot is reused
+    assert planner.release(("nope", None)) is None
+    assert ShardPlanner.plan(keys[:3] + keys[:3], capacity=2) == [keys[:2], keys[2:3]]
+
+
+def test_resubscribe_plan_batches_everything_wanted() -> None:
+    p = started(public())
+    keys = [book_key(f"S{i:03}USDT") for i in range(250)]
+    for key in keys:
+        p.subscribe(key)
+    frames = p.pop_frames(0.0)
+    assert ops(frames) == ["subscribe"] * 3 + ["ping"]
+    assert [len(args_of(f)) for f in frames[:3]] == [100, 100, 50]
+    # Reconnect: one key left meanwhile, one was refused; the rest comes back in batches.
+    p.receive_text(_frames.encode_subscribe_refused(), 0.1)  # charged to the first frame
+    p.receive_text(pong(), 0.1)
+    refused = [k for k in keys if p.status(k) is KeyStatus.REFUSED]
+    assert refused == keys[:100]
+    p.disconnected("lost")
+    p.unsubscribe(keys[200])
+    p.connecting()
+    p.connected(5.0)
+    frames = p.pop_frames(5.0)
+    assert ops(frames) == ["subscribe", "subscribe", "ping"]
+    resent = [k for f in frames[:2] for k in args_of(f)]
+    assert resent == keys[100:200] + keys[201:]
+
+
+def test_reference_counts_and_coalescing() -> None:
+    p = started(public())
+    key = book_key("BTCUSDT")
+    assert p.subscribe(key) is True
+    assert p.subscribe(key) is False
+    assert p.refs(key) == 2
+    assert p.unsubscribe(key) is False
+    assert p.unsubscribe(key) is True  # the last one: but it was never sent
+    assert p.pop_frames(0.0) == []
+    p.subscribe(key)
+    assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
+    p.unsubscribe(key)
+    p.subscribe(key)  # back before the unsubscribe left: nothing to send
+    assert p.pop_frames(0.1) == []
+    p.unsubscribe(key)
+    frames = p.pop_frames(0.2)
+    assert ops(frames) == ["unsubscribe"]
+    assert args_of(frames[0]) == [key]
+    assert p.receive_text(_frames.encode_unsubscribe_reply(5), 0.3) == []
+    assert p.unsubscribe(key) is False
+
+
+def test_verdicts_first_push_barrier_and_refusal() -> None:
+    p = started(public())
+    a, b, c = book_key("AUSDT"), book_key("BUSDT"), book_key("CUSDT")
+    p.subscribe(a)
+    p.subscribe(b)
+    assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
+    events = p.receive_text(push("AUSDT"), 0.1)
+    assert events[1:] == [SubscribeAccepted((a,))]
+    assert p.receive_text(pong(), 0.1) == [SubscribeAccepted((b,))]
+    assert p.accepted(a) is True
+    assert p.accepted(b) is True
+    p.subscribe(c)
+    assert ops(p.pop_frames(0.2)) == ["subscribe", "ping"]
+    msg = "subscribe channel > 300"
+    events = p.receive_text(_frames.encode_subscribe_refused(), 0.3)
+    assert events == [SubscriptionRefused((c,), msg)]
+    assert p.accepted(c) is False
+    assert p.status(c) is KeyStatus.REFUSED
+    assert p.receive_text(pong(), 0.3) == []
+    # A refusal nobody waits for is reported, not fatal.
+    (event,) = p.receive_text(_frames.encode_subscribe_refused(), 0.4)
+    assert "no subscribe waiting" in str(event)
+
+
+# -- heartbeat and silence ---------------------------------------------------------------------
+
+
+def test_heartbeat_schedule_is_drift_free() -> None:
+    p = started(public(), 100.0)
+    assert p.send_deadline() == 115.0
+    assert p.pop_frames(114.9) == []
+    assert ops(p.pop_frames(115.7)) == ["ping"]  # sent late...
+    p.receive_text(pong(), 115.8)
+    assert p.send_deadline() == 130.0  # ...the next one is still on the grid
+    assert ops(p.pop_frames(130.0)) == ["ping"]
+    p.receive_text(pong(), 130.1)
+    assert ops(p.pop_frames(161.0)) == ["ping"]  # two missed slots collapse into one
+    assert p.send_deadline() == 175.0
+
+
+def test_unanswered_ping_is_a_dead_connection_at_interval_plus_timeout() -> None:
+    p = started(public(), 0.0)
+    assert ops(p.pop_frames(15.0)) == ["ping"]
+    assert p.timer_deadline() == 20.0
+    assert p.tick(19.999) == []
+    assert p.tick(20.0) == [ConnectionDead("no reply to ping within 5 s")]
+
+
+def test_answered_ping_keeps_the_connection() -> None:
+    p = started(public(), 0.0)
+    p.pop_frames(15.0)
+    p.receive_text(pong(), 15.2)
+    assert p.timer_deadline() == float("inf")
+    assert p.tick(20.0) == []
+
+
+def test_silent_socket_with_flowing_subscriptions_is_dead() -> None:
+    p = started(public(), 0.0)
+    a, b = book_key("AUSDT"), book_key("BUSDT")
+    p.subscribe(a)
+    p.subscribe(b)
+    p.pop_frames(0.0)
+    p.receive_text(pong(), 0.0)
+    for t in (0.5, 1.0, 2.0):
+        p.receive_text(push("AUSDT"), t)
+        p.receive_text(push("BUSDT"), t + 0.5)
+    verdicts: list[tuple[float, object]] = []
+    while not verdicts:
+        now = p.timer_deadline()
+        verdicts = [(now, e) for e in p.tick(now)]
+    # A (silent since 2.0) is not declared stale while the whole socket is silent.
+    assert verdicts == [(12.5, ConnectionDead("no data for 10 s"))]
+
+
+def test_event_driven_channels_never_go_stale() -> None:
+    p = started(public(), 0.0)
+    p.subscribe(("trade", "BTCUSDT"), periodic=False)
+    p.pop_frames(0.0)
+    p.receive_text(pong(), 0.0)
+    for t in (30.0, 60.0, 90.0):
+        assert p.tick(t) == []
+        p.pop_frames(t)
+        p.receive_text(pong(), t)
+
+
+# -- stale verdicts ----------------------------------------------------------------------------
+
+
+def test_unknown_symbol_alone_is_stale_after_a_probe_ping() -> None:
+    p = started(public(), 0.0)
+    key = book_key("NOPEUSDT")
+    p.subscribe(key)
+    assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
+    p.receive_text(pong(), 0.0)
+    p.receive_text(push("NOPEUSDT", EMPTY_BOOK), 0.4)  # one empty frame, then silence
+    assert p.timer_deadline() == 10.0  # a lower bound: never late, maybe early
+    assert p.tick(10.0) == []
+    assert p.timer_deadline() == 10.4
+    assert p.tick(10.4) == []
+    assert ops(p.pop_frames(10.4)) == ["ping"]  # prove the socket alive first
+    (event,) = p.receive_text(pong(), 10.4)
+    assert event == SubscriptionStale(
+        key, "no data for depth_book15 NOPEUSDT in 10 s (unknown or delisted symbol?)"
+    )
+    assert p.status(key) is KeyStatus.STALE
+    assert p.tick(30.0) == []
+    p.disconnected("x")
+    p.connected(40.0)
+    assert ops(p.pop_frames(40.0)) == []  # a stale key is not resubscribed
+
+
+def test_silent_key_among_flowing_ones_is_stale_at_the_next_sibling_push() -> None:
+    p = started(public(), 0.0)
+    a, b = book_key("AUSDT"), book_key("BUSDT")
+    p.subscribe(a)
+    p.subscribe(b)
+    p.pop_frames(0.0)
+    p.receive_text(pong(), 0.0)
+    p.receive_text(push("AUSDT"), 1.0)
+    p.receive_text(push("AUSDT"), 2.0)  # A stops here
+    stale: list[object] = []
+    t = 0.5
+    while t < 13:
+        events = p.receive_text(push("BUSDT"), t)
+        stale += [(t, e) for e in events if isinstance(e, SubscriptionStale)]
+        stale += [(t, e) for e in p.tick(t) if isinstance(e, SubscriptionStale)]
+        t += 0.5
+    assert stale == [(12.0, SubscriptionStale(a, "no data for depth_book15 AUSDT in 10 s"))]
+
+
+def test_never_answered_subscription_is_stale() -> None:
+    p = started(public(), 0.0)
+    key = ("ticker", "NOPEUSDT")
+    p.subscribe(key)
+    p.pop_frames(1.0)
+    p.receive_text(pong(), 1.0)
+    assert p.timer_deadline() == 11.0
+    p.tick(11.0)
+    assert ops(p.pop_frames(11.0)) == ["ping"]
+    (event,) = p.receive_text(pong(), 11.0)
+    assert isinstance(event, SubscriptionStale)
+    assert event.key == key
+
+
+@pytest.mark.parametrize("private_push", [True, False])
+def test_private_pushes_route_by_channel(private_push: bool) -> None:
+    p = started(private())
+    p.receive_text(_frames.encode_greeting(), 0.0)
+    p.pop_frames(0.0)
+    p.receive_text(_frames.encode_login_reply(True), 0.0)
+    p.subscribe(("balance", None), periodic=False)
+    p.pop_frames(0.0)
+    data = {"coin": "USDT", "available": "1", "frozen": "0", "margin": "0"}
+    events = p.receive_text(_frames.encode_push("balance", None, 1, data), 0.5)
+    assert isinstance(events[0], _frames.Push)
+    assert events[1:] == [SubscribeAccepted((("balance", None),))]
