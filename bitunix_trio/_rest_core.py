@@ -78,20 +78,26 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float, burst: int = 1) -> None:
-        if not rate > 0:
+        checked: object = rate
+        if isinstance(checked, bool) or not isinstance(checked, int | float) or not checked > 0:
             raise ConfigurationError(f"rate limit must be > 0 requests/s, got {rate!r}")
-        if burst < 1:
-            raise ConfigurationError(f"burst must be >= 1, got {burst!r}")
+        count: object = burst
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ConfigurationError(f"burst must be an int >= 1, got {burst!r}")
         self.rate = float(rate)
-        self.burst = int(burst)
+        self.burst = burst
         self._interval = 1.0 / self.rate
-        self._tat = -float("inf")  # theoretical arrival time of the next request
+        # The theoretical arrival time of the next request is origin + count * interval
+        # (a product, not a running sum, so slot times do not drift by rounding).
+        self._origin = -float("inf")
+        self._count = 0
 
     def reserve(self, now: float) -> float:
         """Reserve the next slot at or after ``now`` and return its time."""
-        tat = max(self._tat, now)
-        start = max(now, tat - (self.burst - 1) * self._interval)
-        self._tat = tat + self._interval
+        if self._origin + self._count * self._interval <= now:
+            self._origin, self._count = now, 0  # idle: the bucket is full again
+        start = max(now, self._origin + (self._count - self.burst + 1) * self._interval)
+        self._count += 1
         return start
 
     async def acquire(self) -> None:
