@@ -1,0 +1,162 @@
+"""Shared fixtures: simulated exchanges and raw (library-free) clients for them.
+
+* ``sim``: a simulated exchange on 127.0.0.1 (OS-chosen ports; real time). Mark tests that
+  use it ``@pytest.mark.loopback``.
+* ``memory_sim``: the in-memory flavour (no socket bound) under
+  ``MockClock(autojump_threshold=0)``: the test must also take pytest-trio's
+  ``autojump_clock`` fixture (the exchange opens at virtual time 0), so times are exact.
+  Connect with ``memory_sim.connector`` or ``raw_ws``; call REST with
+  ``memory_sim.rest_client()``.
+* ``raw_ws``: ``async with raw_ws(exchange, url) as ws`` gives a plain trio-websocket
+  connection to either flavour and closes its TCP stream afterwards (trio-websocket leaves a
+  client socket open after an abnormal closure).
+* ``signed``: ``await signed(client, "GET", path, params=..., body=...)`` sends a correctly
+  signed private REST request with the exchange's demo credentials (or ``credentials=``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+
+from bitunix_trio import _signing
+from bitunix_trio._credentials import Credentials
+from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedExchange]:
+    """A simulated exchange serving on 127.0.0.1 (seed 0)."""
+    async with open_simulated_exchange(seed=0) as exchange:
+        yield exchange
+
+
+@pytest.fixture
+async def memory_sim(autojump_clock: trio.testing.MockClock) -> AsyncIterator[SimulatedExchange]:
+    """The in-memory simulated exchange (seed 0) under an autojumping MockClock.
+
+    pytest-trio only runs a test under a clock the test function itself takes, so a test
+    using this fixture must also take ``autojump_clock``.
+    """
+    if trio.lowlevel.current_clock() is not autojump_clock:
+        raise pytest.UsageError("a test using memory_sim must also take autojump_clock")
+    async with open_simulated_exchange(seed=0, memory=True) as exchange:
+        yield exchange
+
+
+RawWs = Callable[[SimulatedExchange, str], AbstractAsyncContextManager[Any]]
+
+
+@asynccontextmanager
+async def open_raw_ws(
+    exchange: SimulatedExchange, url: str
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """A plain trio-websocket client connection to ``url`` of ``exchange``.
+
+    A refused handshake raises ``trio_websocket.ConnectionRejected`` (unwrapped).
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            stream: trio.abc.Stream | None = None
+            if exchange.memory:
+                ws = await exchange.connector(nursery, url)
+            else:
+                parts = urlsplit(url)
+                assert parts.hostname is not None
+                assert parts.port is not None
+                tcp = await trio.open_tcp_stream(parts.hostname, parts.port)
+                stream = tcp
+                try:
+                    ws = await trio_websocket.wrap_client_stream(
+                        nursery, tcp, parts.hostname, parts.path or "/"
+                    )
+                except BaseException:
+                    await trio.aclose_forcefully(tcp)
+                    raise
+            try:
+                yield ws
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(2):
+                    await ws.aclose()
+                    if stream is not None:
+                        await trio.aclose_forcefully(stream)
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        rejected, rest = group.split(trio_websocket.ConnectionRejected)
+        if rejected is None or rest is not None:
+            raise
+        leaf: BaseException = rejected
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+
+
+@pytest.fixture
+def raw_ws() -> RawWs:
+    """``async with raw_ws(exchange, url) as ws``: a raw trio-websocket client."""
+    return open_raw_ws
+
+
+class Signed(Protocol):
+    """Signature of the ``signed`` fixture."""
+
+    def __call__(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: object = None,
+        credentials: Credentials | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Awaitable[httpx.Response]: ...
+
+
+_nonces = itertools.count(1)
+
+
+def make_signed(exchange: SimulatedExchange) -> Signed:
+    """A helper sending signed private requests to ``exchange``."""
+
+    async def send(
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: object = None,
+        credentials: Credentials | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        creds = credentials or exchange.credentials
+        text = "" if body is None else _signing.compact_json(body)
+        query = _signing.query_values(params)
+        signed_headers = _signing.rest_headers(
+            creds,
+            nonce=f"nonce{next(_nonces):027d}",
+            timestamp_ms=exchange.now_ms(),
+            params=query,
+            body=text,
+        )
+        signed_headers.update(headers or {})
+        return await client.request(
+            method, path, params=query, content=text.encode(), headers=signed_headers
+        )
+
+    return send
+
+
+@pytest.fixture
+def signed() -> Callable[[SimulatedExchange], Signed]:
+    """``signed(exchange)`` gives a function sending signed requests to that exchange."""
+    return make_signed
