@@ -102,11 +102,14 @@ from ._rest_types import (
     FundingRate,
     PlacedOrder,
     TradingPair,
+    list_rows,
+    page_total,
     parse_cancel_all_result,
     parse_cancel_result,
     parse_funding_rate,
     parse_placed_order,
     parse_trading_pair,
+    ticker_rows,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "BitunixRestClient", "open_rest_client"]
@@ -119,19 +122,6 @@ _TRADE = "/api/v1/futures/trade"
 _ORDER_NOT_FOUND = 20007
 _DUPLICATE_CLIENT_ID = 30042
 _PAGE = 100
-
-
-def _rows(data: Any, key: str) -> list[Any]:
-    """The row list of a reply: ``data`` itself, or ``data[key]`` (``null`` -> empty)."""
-    if data is None:
-        return []
-    if isinstance(data, dict):
-        data = data.get(key)
-        if data is None:
-            return []
-    if not isinstance(data, list):
-        raise TypeError(f"expected a list of rows, got {type(data).__name__}")
-    return data
 
 
 class BitunixRestClient:
@@ -199,7 +189,7 @@ class BitunixRestClient:
         ts = self._session.now_ms()
         return [
             self._session.parse(path, parse_rest_ticker, row, ts, DataSource.REST)
-            for row in self._session.parse(path, _rows, data, "tickers")
+            for row in self._session.parse(path, ticker_rows, data)
         ]
 
     async def get_depth(self, symbol: str, limit: int | str | None = 15) -> OrderBookUpdate:
@@ -245,7 +235,7 @@ class BitunixRestClient:
             self._session.parse(
                 path, parse_rest_kline, row, symbol, ws_interval, kind, DataSource.REST
             )
-            for row in self._session.parse(path, _rows, data, "list")
+            for row in self._session.parse(path, list_rows, data, "list")
         ]
         return sorted(candles, key=lambda candle: candle.open_time_ms)
 
@@ -258,7 +248,7 @@ class BitunixRestClient:
         ts = self._session.now_ms()
         return [
             self._session.parse(path, parse_trading_pair, row, ts)
-            for row in self._session.parse(path, _rows, data, "list")
+            for row in self._session.parse(path, list_rows, data, "list")
         ]
 
     async def get_funding_rate(self, symbol: str) -> FundingRate:
@@ -286,7 +276,7 @@ class BitunixRestClient:
         data = await self._get(path, params, signed=True)
         return [
             self._session.parse(path, parse_rest_position, row, DataSource.REST)
-            for row in self._session.parse(path, _rows, data, "positionList")
+            for row in self._session.parse(path, list_rows, data, "positionList")
         ]
 
     async def _paged_orders(
@@ -298,8 +288,8 @@ class BitunixRestClient:
         while max_rows is None or len(orders) < max_rows:
             page = _PAGE if max_rows is None else min(_PAGE, max_rows - len(orders))
             data = await self._get(path, {**params, "skip": skip, "limit": page}, signed=True)
-            rows = self._session.parse(path, _rows, data, "orderList")
-            total = data.get("total") if isinstance(data, dict) else None
+            rows = self._session.parse(path, list_rows, data, "orderList")
+            total = self._session.parse(path, page_total, data)
             before = len(orders)
             for row in rows:
                 order = self._session.parse(path, parse_rest_order, row, DataSource.REST)
@@ -307,7 +297,7 @@ class BitunixRestClient:
             skip += len(rows)
             if len(rows) < page or len(orders) == before:
                 break
-            if total not in (None, "") and skip >= int(str(total)):
+            if total is not None and skip >= total:
                 break
         return list(orders.values())
 

@@ -20,7 +20,13 @@ import httpx
 import trio
 
 from ._credentials import Credentials
-from ._exceptions import BitunixError, RateLimited, RestError, TransportError
+from ._exceptions import (
+    BitunixError,
+    ConfigurationError,
+    RateLimited,
+    RestError,
+    TransportError,
+)
 from ._rest_args import new_client_id
 from ._rest_core import RateLimiter, translate_httpx_error, unwrap_envelope
 from ._signing import compact_json, new_nonce, now_ms, query_values, rest_headers
@@ -142,8 +148,13 @@ class RestSession:
         cancel: bool = False,
     ) -> Any:
         """Send one request exactly once and return the envelope's ``data``."""
-        query = query_values(params)
-        text = compact_json(body) if body is not None else ""
+        try:
+            query = query_values(params)
+            text = compact_json(body) if body is not None else ""
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{method} {path}: cannot send these arguments: {exc}"
+            ) from None
         # The stricter cancel bucket first, so the global slot is taken when sending.
         limiters = ([self.cancel_limiter] if cancel else []) + [self.limiter]
         for limiter in limiters:

@@ -24,11 +24,14 @@ __all__ = [
     "FundingRate",
     "PlacedOrder",
     "TradingPair",
+    "list_rows",
+    "page_total",
     "parse_cancel_all_result",
     "parse_cancel_result",
     "parse_funding_rate",
     "parse_placed_order",
     "parse_trading_pair",
+    "ticker_rows",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -264,3 +267,31 @@ def parse_cancel_all_result(data: Any) -> CancelResult:
     if isinstance(data, list):
         return parse_cancel_result({"successList": data})
     return parse_cancel_result(data)
+
+
+def list_rows(data: Any, key: str) -> list[Any]:
+    """The rows of a listing: ``data`` itself or ``data[key]`` (``null`` -> no rows)."""
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        data = data.get(key)
+        if data is None:
+            return []
+    if not isinstance(data, list):
+        raise TypeError(f"expected a list of rows, got {type(data).__name__}")
+    return data
+
+
+def ticker_rows(data: Any) -> list[Any]:
+    """The rows of ``tickers``: a list, or a bare object (seen live) as one row."""
+    if isinstance(data, dict) and "symbol" in data:
+        return [data]
+    return list_rows(data, "tickers")
+
+
+def page_total(data: Any) -> int | None:
+    """The ``total`` of a paged listing (an int or a digit string), None when absent."""
+    total = data.get("total") if isinstance(data, dict) else None
+    if total is None or total == "":
+        return None
+    return int(str(total))

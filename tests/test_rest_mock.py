@@ -622,3 +622,47 @@ async def test_no_secret_in_errors_logs_or_repr(
     for item in seen:
         assert SECRET not in item
         assert API_KEY not in item
+
+
+# --------------------------------------------------------------------------- odd replies
+
+
+async def test_tickers_as_a_bare_object() -> None:
+    row = {
+        "symbol": "BTCUSDT",
+        "lastPrice": "110",
+        "open": "100",
+        "high": "120",
+        "low": "90",
+        "baseVol": "5",
+        "quoteVol": "550",
+        "markPrice": "109",
+    }
+    async with client(Recorder(envelope(row))) as rest:
+        (ticker,) = await rest.get_tickers("BTCUSDT")
+    assert ticker.change == Decimal(10)
+    assert ticker.mark_price == Decimal(109)
+
+
+async def test_garbage_total_is_a_rest_error() -> None:
+    reply = envelope({"orderList": [order_row()], "total": "lots"})
+    async with client(Recorder(reply)) as rest:
+        with pytest.raises(RestError, match="unexpected reply"):
+            await rest.get_pending_orders()
+
+
+async def test_request_escape_hatch() -> None:
+    recorder = Recorder(envelope({"ok": True}))
+    async with client(recorder) as rest:
+        assert await rest.request("post", "/x", body={"a": Decimal("1.50")}) == {"ok": True}
+        with pytest.raises(ConfigurationError, match="method"):
+            await rest.request("DELETE", "/x")
+        with pytest.raises(ConfigurationError, match="path"):
+            await rest.request("GET", "x")
+        with pytest.raises(ConfigurationError, match="cannot send"):
+            await rest.request("POST", "/x", body={"a": object()})
+        with pytest.raises(ConfigurationError, match="cannot send"):
+            await rest.request("GET", "/x", params={"a": [1]})
+    assert len(recorder.requests) == 1
+    assert recorder.requests[0].content == b'{"a":"1.50"}'
+    assert "sign" in recorder.requests[0].headers

@@ -45,7 +45,7 @@ from bitunix_trio._models import (
 )
 from bitunix_trio._rest import BitunixRestClient, open_rest_client
 from bitunix_trio._rest_types import FundingRate, TradingPair
-from bitunix_trio.testing._exchange import SimulatedExchange, open_simulated_exchange
+from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
 
 PLACE = "/api/v1/futures/trade/place_order"
 DETAIL = "/api/v1/futures/trade/get_order_detail"
