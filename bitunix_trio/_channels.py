@@ -119,7 +119,7 @@ def normalize_symbol(symbol: object, channel: str) -> str:
 def _price_type(value: object) -> PriceType:
     if isinstance(value, str):
         try:
-            return PriceType.parse(value)  # type: ignore[no-any-return]
+            return PriceType.parse(value)
         except ValueError:
             pass
     raise ConfigurationError(f"price_type must be 'market' or 'mark' (got {value!r})")

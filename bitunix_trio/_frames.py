@@ -142,7 +142,7 @@ class UnsubscribeReply:
     """``{"op":"unsubscribe","ts":...,"data":"success"}``: names no channel."""
 
     ts: int | None
-    data: object = "success"
+    data: str | None = "success"
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +346,7 @@ def _decode_op(obj: dict[str, Any], text: str | bytes) -> ServerFrame:
     if op == "connect":
         return Greeting(not (type(data) is dict and data.get("result") is False))
     if op == "unsubscribe":
-        return UnsubscribeReply(_int_or_none(obj.get("ts")), data)
+        return UnsubscribeReply(_int_or_none(obj.get("ts")), data if type(data) is str else None)
     if op == "login":
         if type(data) is not dict or type(data.get("result")) is not bool:
             return Malformed(_keep(text), "login reply without data.result")

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 __all__ = [
     "KLINE_INTERVALS",
@@ -62,11 +62,11 @@ class _ParsingEnum(enum.StrEnum):
     """A string enum whose :meth:`parse` accepts the exchange's spellings."""
 
     @classmethod
-    def parse(cls, value: object) -> Any:
+    def parse(cls, value: object) -> Self:
         """Return the member for a wire value, in any case; raise ValueError if unknown."""
-        table: dict[str, Any] = _LOOKUPS[cls]
+        table: dict[object, Self] = _LOOKUPS[cls]
         try:
-            return table[value]  # type: ignore[index]
+            return table[value]
         except KeyError:
             pass
         if not isinstance(value, str):
@@ -80,11 +80,11 @@ class _ParsingEnum(enum.StrEnum):
         return member
 
 
-_LOOKUPS: dict[type[_ParsingEnum], dict[str, Any]] = {}
+_LOOKUPS: dict[type[_ParsingEnum], dict[object, Any]] = {}
 
 
 def _register(cls: type[_ParsingEnum], **aliases: str) -> None:
-    table: dict[str, Any] = {}
+    table: dict[object, Any] = {}
     for member in cls:
         table[member.value] = member
         table[member.value.upper()] = member
@@ -145,7 +145,7 @@ class OrderStatus(_ParsingEnum):
     def parse_lenient(cls, value: object) -> OrderStatus:
         """Like :meth:`parse`, but an unknown string gives ``UNKNOWN``."""
         try:
-            return cls.parse(value)  # type: ignore[no-any-return]
+            return cls.parse(value)
         except ValueError:
             return cls.UNKNOWN
 
@@ -212,7 +212,7 @@ _E = TypeVar("_E", bound=_ParsingEnum)
 
 
 def _enum(cls: type[_E], value: object) -> _E:
-    return cls.parse(value)  # type: ignore[no-any-return]
+    return cls.parse(value)
 
 
 def _opt_enum(cls: type[_E], value: object) -> _E | None:
@@ -220,7 +220,7 @@ def _opt_enum(cls: type[_E], value: object) -> _E | None:
     if value is None or value == "":
         return None
     try:
-        return cls.parse(value)  # type: ignore[no-any-return]
+        return cls.parse(value)
     except ValueError:
         return None
 
@@ -758,7 +758,7 @@ def parse_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
     """
     if not isinstance(raw, list | tuple):
         raise TypeError(f"book side must be a list, not {type(raw).__name__}")
-    out = []
+    out: list[Level] = []
     append = out.append
     for price, qty in raw:
         # Fast path: both strings (as the exchange sends them), finite, non-empty.
@@ -1229,6 +1229,7 @@ def order_to_wire(o: Order) -> Wire:
     wire["dealAmount"] = _num(o.filled_qty)
     _put(wire, "clientId", o.client_id)
     _tp_sl_wire(wire, o)
+    _put(wire, "realizedPNL", _opt_num(o.realized_pnl))  # REST only; kept when set
     return wire
 
 
@@ -1250,6 +1251,11 @@ def position_to_wire(p: Position) -> Wire:
     _put(wire, "unrealizedPNL", _opt_num(p.unrealized_pnl))
     _put(wire, "funding", _opt_num(p.funding))
     _put(wire, "fee", _opt_num(p.fee))
+    # Fields only REST reports; present on the push only when set (so values round-trip).
+    _put(wire, "mtime", _ws_time(p.updated_ms))
+    _put(wire, "avgOpenPrice", _opt_num(p.average_price))
+    _put(wire, "liqPrice", _opt_num(p.liquidation_price))
+    _put(wire, "marginRate", _opt_num(p.margin_rate))
     return wire
 
 
@@ -1263,6 +1269,12 @@ def balance_to_wire(b: AccountBalance) -> Wire:
     _put(wire, "isolationMargin", _opt_num(b.isolation_margin))
     _put(wire, "crossMargin", _opt_num(b.cross_margin))
     _put(wire, "expMoney", _opt_num(b.experience_money))
+    # Fields only REST reports; present on the push only when set (so values round-trip).
+    _put(wire, "transfer", _opt_num(b.transfer))
+    _put(wire, "bonus", _opt_num(b.bonus))
+    _put(wire, "crossUnrealizedPNL", _opt_num(b.cross_unrealized_pnl))
+    _put(wire, "isolationUnrealizedPNL", _opt_num(b.isolation_unrealized_pnl))
+    _put(wire, "positionMode", _opt_value(b.position_mode))
     return wire
 
 
