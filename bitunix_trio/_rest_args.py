@@ -114,7 +114,7 @@ def enum_arg(name: str, value: object, cls: type[_E]) -> _E:
         return value
     if isinstance(value, str):
         try:
-            return cls.parse(value)  # type: ignore[no-any-return]
+            return cls.parse(value)
         except ValueError:
             pass
     allowed = ", ".join(repr(member.value) for member in cls)
