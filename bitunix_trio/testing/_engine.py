@@ -19,43 +19,16 @@ Errors are :class:`SimulatedError` with the real BitUnix codes (``protocol.md`` 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
-from bitunix_trio._models import (
-    AccountBalance,
-    DataSource,
-    KlineUpdate,
-    MarkPriceUpdate,
-    Order,
-    OrderBookUpdate,
-    Position,
-    PriceType,
-    Side,
-    TickerSummary,
-    TickerUpdate,
-    Trade,
-)
+from bitunix_trio._models import AccountBalance, DataSource, Order, Position
 
 from ._engine_trading import SimulatedError, Trading
-from ._engine_wire import (
-    balance_model,
-    funding_rate_row,
-    order_model,
-    position_model,
-    trading_pair_row,
-)
-from ._market import (
-    DEFAULT_INSTRUMENTS,
-    MAX_BOOK_DEPTH,
-    REST_INTERVALS,
-    WS_INTERVALS,
-    Candle,
-    Instrument,
-    SymbolMarket,
-    clean,
-)
+from ._engine_views import MarketViews, bad_param, multiple_of, to_decimal
+from ._engine_wire import balance_model, order_model, position_model
+from ._market import DEFAULT_INSTRUMENTS, Instrument, SymbolMarket
 from ._matching import Account, OrderState, PositionState
 
 __all__ = ["DEFAULT_INSTRUMENTS", "Account", "ExchangeEngine", "Instrument", "SimulatedError"]
@@ -64,28 +37,9 @@ ZERO = Decimal(0)
 _WS = DataSource.WEBSOCKET
 _REST = DataSource.REST
 _EFFECTS = ("GTC", "IOC", "FOK", "POST_ONLY")
-_BOOK_DEPTHS = (1, 5, 15, 50)
 
 
-def _bad(what: str) -> SimulatedError:
-    return SimulatedError(10002, f"Parameter error: {what}")
-
-
-def _decimal(value: object, what: str) -> Decimal:
-    try:
-        d = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise _bad(what) from None
-    if not d.is_finite():
-        raise _bad(what)
-    return d
-
-
-def _multiple(value: Decimal, step: Decimal) -> bool:
-    return value % step == 0
-
-
-class ExchangeEngine:
+class ExchangeEngine(MarketViews):
     """Market, accounts and matching of the simulated BitUnix futures exchange.
 
     ``instruments`` default to :data:`DEFAULT_INSTRUMENTS` (BTCUSDT, ETHUSDT, SOLUSDT,
@@ -149,211 +103,6 @@ class ExchangeEngine:
                     trading.settle_funding(symbol)
         self._now_ms = max(self._now_ms, now_ms)
         trading.now_ms = self._now_ms
-
-    # ------------------------------------------------------------------ market views
-    def is_listed(self, symbol: str) -> bool:
-        """True for OPEN instruments (case-insensitive); unknown and PREVIEW are not."""
-        inst = self.instruments.get(str(symbol).upper())
-        return inst is not None and inst.status == "OPEN"
-
-    def _market(self, symbol: str) -> SymbolMarket:
-        return self._trading.market(symbol)
-
-    def ticker(self, symbol: str) -> TickerUpdate:
-        """The rolling 24 h ``ticker`` of ``symbol`` (SimulatedError 20015 if not listed)."""
-        m = self._market(symbol)
-        o, h, low, base, quote = m.stats_24h()
-        return TickerUpdate(
-            symbol=m.inst.symbol,
-            last_price=m.price(m.last),
-            open=m.price(o),
-            high=m.price(h),
-            low=m.price(low),
-            base_volume=clean(base),
-            quote_volume=clean(quote),
-            change=(Decimal(m.last - o) * 100 / Decimal(o)).quantize(Decimal("1e-10")),
-            ts=self._now_ms,
-            source=_WS,
-            mark_price=m.price(m.mark),
-        )
-
-    def ticker_summary(self, symbol: str) -> TickerSummary:
-        """A ``tickers`` entry: the ticker plus the best bid and ask."""
-        t = self.ticker(symbol)
-        book = self.order_book(symbol, 1)
-        bid = book.best_bid
-        ask = book.best_ask
-        return TickerSummary(
-            symbol=t.symbol,
-            last_price=t.last_price,
-            open=t.open,
-            high=t.high,
-            low=t.low,
-            base_volume=t.base_volume,
-            quote_volume=t.quote_volume,
-            change=t.change,
-            best_bid=bid[0] if bid else None,
-            best_ask=ask[0] if ask else None,
-            best_bid_qty=bid[1] if bid else None,
-            best_ask_qty=ask[1] if ask else None,
-            ts=t.ts,
-            source=_WS,
-        )
-
-    def order_book(self, symbol: str, depth: int | str | None = 15) -> OrderBookUpdate:
-        """The top ``depth`` levels per side (1, 5, 15, 50; ``"max"``/None: whole book).
-
-        The synthetic book merged with resting orders: bids descending, asks ascending,
-        always exactly ``depth`` levels per side. SimulatedError 10008 for another depth.
-        """
-        m = self._market(symbol)
-        if depth is None or depth == "max":
-            n, wire_depth = MAX_BOOK_DEPTH, None
-        else:
-            try:
-                n = int(depth)
-            except (TypeError, ValueError):
-                n = -1
-            if n not in _BOOK_DEPTHS:
-                raise SimulatedError(
-                    10008,
-                    f"Parameter {depth} does not match, alternative value "
-                    '["1","5","15","50","max"].',
-                )
-            wire_depth = n
-        sides: list[tuple[tuple[Decimal, Decimal], ...]] = []
-        for book_side, order_side in (("bid", "BUY"), ("ask", "SELL")):
-            levels: dict[int, Decimal] = dict(m.synthetic_levels(book_side, n))
-            for o in self._trading.resting[m.inst.symbol]:
-                if o.side == order_side and o.price is not None:
-                    t = m.to_ticks(o.price)
-                    levels[t] = levels.get(t, ZERO) + o.remaining
-            ordered = sorted(levels.items(), reverse=book_side == "bid")[:n]
-            sides.append(tuple((m.price(t), q) for t, q in ordered))
-        return OrderBookUpdate(
-            symbol=m.inst.symbol,
-            bids=sides[0],
-            asks=sides[1],
-            depth=wire_depth,
-            ts=self._now_ms,
-            source=_WS,
-        )
-
-    def _trade(self, m: SymbolMarket, trade: Any) -> Trade:
-        return Trade(
-            symbol=m.inst.symbol,
-            price=m.price(trade.price_ticks),
-            qty=trade.qty,
-            side=Side.BUY if trade.side == "buy" else Side.SELL,
-            time=datetime.fromtimestamp(trade.ts // 1000, UTC),
-            ts=self._now_ms,
-            source=_WS,
-        )
-
-    def last_trades(self, symbol: str) -> list[Trade]:
-        """The trades of the latest tick (plus those of orders placed since), oldest first."""
-        m = self._market(symbol)
-        return [self._trade(m, t) for t in m.trades]
-
-    def trades_since(self, symbol: str, after: int = 0) -> tuple[list[Trade], int]:
-        """Trades with a sequence number above ``after`` and the latest sequence number.
-
-        Lets a server push every trade exactly once: pass back the number it returned.
-        Only the last 2000 trades are kept.
-        """
-        m = self._market(symbol)
-        return [self._trade(m, t) for seq, t in m.recent if seq > after], m.trade_seq
-
-    def _kline(self, m: SymbolMarket, name: str, kind: str, c: Candle, source: Any) -> KlineUpdate:
-        return KlineUpdate(
-            symbol=m.inst.symbol,
-            interval=name,
-            price_type=PriceType(kind),
-            open=m.price(c.open),
-            high=m.price(c.high),
-            low=m.price(c.low),
-            close=m.price(c.close),
-            base_volume=clean(c.base_volume),
-            quote_volume=clean(c.quote_volume),
-            open_time_ms=c.open_time,
-            ts=self._now_ms,
-            source=source,
-        )
-
-    def kline(self, symbol: str, interval_wire: str, price_type: str = "market") -> KlineUpdate:
-        """The running candle of a WebSocket interval ("1min", "60min", "1day", ...).
-
-        ``price_type`` is ``"market"`` (last price) or ``"mark"``. SimulatedError 10002 for
-        an unknown interval or price type.
-        """
-        m = self._market(symbol)
-        kind = str(price_type).lower()
-        if interval_wire not in WS_INTERVALS or kind not in ("market", "mark"):
-            raise _bad("interval")
-        return self._kline(m, interval_wire, kind, m.kline(kind, interval_wire, m.tick_ts), _WS)
-
-    def kline_history(
-        self,
-        symbol: str,
-        interval_rest: str,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-        limit: int = 100,
-        price_type: str = "market",
-    ) -> list[KlineUpdate]:
-        """Candles of a REST interval (``1m`` .. ``1M``) for the REST kline endpoint.
-
-        Candles starting within ``[start_ms, end_ms]`` (end defaults to now), the latest
-        ``limit`` (at most 200) of them, oldest first. Candles before the engine's start are
-        synthesized deterministically from the seed. ``price_type`` accepts ``market``/
-        ``mark`` and the REST ``LAST_PRICE``/``MARK_PRICE``.
-        """
-        m = self._market(symbol)
-        name = REST_INTERVALS.get(interval_rest)
-        if name is None:
-            raise SimulatedError(
-                10008,
-                f"Parameter {interval_rest} does not match, alternative value "
-                f"[{','.join(repr(k) for k in REST_INTERVALS)}].",
-            )
-        try:
-            kind = PriceType.parse(price_type).value
-        except (ValueError, TypeError):
-            raise _bad("type") from None
-        limit = max(1, min(int(limit), 200))
-        end = self._now_ms if end_ms is None else min(end_ms, self._now_ms)
-        length = WS_INTERVALS[name]
-        span = (length if length > 0 else 31 * 86_400_000) * (limit + 1)
-        start = end - span if start_ms is None else max(start_ms, end - span)
-        candles = m.kline_range(kind, name, start, end)[-limit:]
-        return [self._kline(m, name, kind, c, _REST) for c in candles]
-
-    def mark_price(self, symbol: str) -> MarkPriceUpdate:
-        """Mark and index price and funding (``fr`` = last settled rate, in percent)."""
-        m = self._market(symbol)
-        return MarkPriceUpdate(
-            symbol=m.inst.symbol,
-            mark_price=m.price(m.mark),
-            index_price=m.price(m.index),
-            funding_rate=m.funding_rate,
-            funding_time=datetime.fromtimestamp(m.last_funding_ms // 1000, UTC),
-            next_funding_time=datetime.fromtimestamp(m.next_funding_ms // 1000, UTC),
-            ts=self._now_ms,
-            source=_WS,
-        )
-
-    def funding_rate(self, symbol: str) -> dict[str, Any]:
-        """The REST ``funding_rate`` object of ``symbol``."""
-        return funding_rate_row(self._market(symbol))
-
-    def trading_pairs(self, symbols: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """REST ``trading_pairs`` rows (all instruments, PREVIEW ones included)."""
-        wanted = None if symbols is None else {s.upper() for s in symbols}
-        return [
-            trading_pair_row(i)
-            for s, i in self.instruments.items()
-            if wanted is None or s in wanted
-        ]
 
     # ------------------------------------------------------------------ accounts
     def create_account(
@@ -419,10 +168,10 @@ class ExchangeEngine:
         inst = m.inst
         side_u = str(side).upper()
         if side_u not in ("BUY", "SELL"):
-            raise _bad("side")
+            raise bad_param("side")
         otype = str(order_type).upper()
         if otype not in ("LIMIT", "MARKET"):
-            raise _bad("orderType")
+            raise bad_param("orderType")
         eff = "GTC" if effect is None else str(effect).upper()
         if eff not in _EFFECTS:
             raise SimulatedError(
@@ -430,19 +179,19 @@ class ExchangeEngine:
                 f"Parameter {effect} does not match, alternative value "
                 '["IOC","FOK","GTC","POST_ONLY"].',
             )
-        q = _decimal(qty, "qty")
-        if q <= 0 or not _multiple(q, inst.lot_size) or q < inst.min_qty:
-            raise _bad("qty")
+        q = to_decimal(qty, "qty")
+        if q <= 0 or not multiple_of(q, inst.lot_size) or q < inst.min_qty:
+            raise bad_param("qty")
         p: Decimal | None = None
         if otype == "LIMIT":
             if price is None or price == "":
-                raise _bad("price")
-            p = _decimal(price, "price")
-            if p <= 0 or not _multiple(p, inst.tick_size):
-                raise _bad("price")
+                raise bad_param("price")
+            p = to_decimal(price, "price")
+            if p <= 0 or not multiple_of(p, inst.tick_size):
+                raise bad_param("price")
         ts_u = None if trade_side is None else str(trade_side).upper()
         if ts_u not in (None, "OPEN", "CLOSE"):
-            raise _bad("tradeSide")
+            raise bad_param("tradeSide")
         if client_id is not None and client_id in account.client_ids:
             raise SimulatedError(30042, "Client ID duplicate")
         tpsl = {
@@ -607,7 +356,40 @@ class ExchangeEngine:
         """Put the best synthetic bid of ``symbol`` at ``price`` now (ask one tick or more
         above); resting orders the new book crosses fill as makers at once."""
         m = self._market(symbol)
-        m.move_to(_decimal(price, "price"))
+        m.move_to(to_decimal(price, "price"))
+        book = self._trading.resting[m.inst.symbol]
+        if book:
+            self._trading.cross(m, book)
+
+    def set_book(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[Decimal | str, Decimal | str]],
+        asks: Sequence[tuple[Decimal | str, Decimal | str]],
+    ) -> None:
+        """Replace the synthetic book of ``symbol`` until the next tick.
+
+        ``bids`` descending and ``asks`` ascending ``(price, qty)`` pairs, on the tick and
+        lot grid. Resting orders the new book crosses fill at once, as with
+        :meth:`set_mid_price`. Meant for hand-computed tests.
+        """
+        m = self._market(symbol)
+        sides = []
+        for levels in (bids, asks):
+            side = []
+            for price, qty in levels:
+                p = to_decimal(price, "price")
+                q = to_decimal(qty, "qty")
+                if p <= 0 or q <= 0 or not multiple_of(p, m.inst.tick_size):
+                    raise bad_param("level")
+                side.append((m.to_ticks(p), q))
+            sides.append(side)
+        b, a = sides
+        if any(x[0] <= y[0] for x, y in pairwise(b)) or any(x[0] >= y[0] for x, y in pairwise(a)):
+            raise bad_param("levels out of order")
+        if b and a and b[0][0] >= a[0][0]:
+            raise bad_param("crossed book")
+        m.set_levels(b, a)
         book = self._trading.resting[m.inst.symbol]
         if book:
             self._trading.cross(m, book)
@@ -630,9 +412,9 @@ class ExchangeEngine:
         account = self._trading.account(api_key)
         order = self._open_order(account, order_id)
         m = self._markets[order.symbol]
-        q = order.remaining if qty is None else min(_decimal(qty, "qty"), order.remaining)
+        q = order.remaining if qty is None else min(to_decimal(qty, "qty"), order.remaining)
         if price is not None:
-            p = _decimal(price, "price")
+            p = to_decimal(price, "price")
         elif order.price is not None:
             p = order.price
         else:
@@ -665,9 +447,9 @@ class ExchangeEngine:
         sym = m.inst.symbol
         pside = {"BUY": "LONG", "SELL": "SHORT"}.get(side.upper(), side.upper())
         if pside not in ("LONG", "SHORT"):
-            raise _bad("side")
-        q = _decimal(qty, "qty")
-        p = _decimal(entry_price, "price")
+            raise bad_param("side")
+        q = to_decimal(qty, "qty")
+        p = to_decimal(entry_price, "price")
         now = self._now_ms
         old = account.positions.get(sym)
         if q <= 0:
@@ -711,6 +493,6 @@ class ExchangeEngine:
         """Add ``amount`` of ``coin`` (negative removes); a ``balance`` push follows."""
         account = self._trading.account(api_key)
         c = coin.upper()
-        account.wallet[c] = account.wallet.get(c, ZERO) + _decimal(amount, "amount")
+        account.wallet[c] = account.wallet.get(c, ZERO) + to_decimal(amount, "amount")
         self._trading.emit_balance(account, c)
         return self.balance(api_key, c)

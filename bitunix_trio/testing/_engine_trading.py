@@ -17,7 +17,7 @@ the book can fill all of it at once; POST_ONLY is cancelled if it would take liq
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,7 @@ from ._engine_wire import (
     position_model,
     position_push,
 )
-from ._market import MAX_BOOK_DEPTH, SymbolMarket
+from ._market import SymbolMarket
 from ._matching import (
     TAKER_FEE_RATE,
     Account,
@@ -149,20 +149,33 @@ class Trading:
         account.events.append(("balance", balance_push(model)))
 
     # ------------------------------------------------------------------ the book
-    def opposite(self, symbol: str, taker_side: str) -> list[Match]:
-        """The levels a ``taker_side`` order meets, best first (merged, priority ordered)."""
+    def opposite(self, symbol: str, taker_side: str) -> Iterator[Match]:
+        """The levels a ``taker_side`` order meets, best first, lazily: the synthetic book
+        merged with resting orders (which come first at a price, oldest first)."""
         m = self.markets[symbol]
         buy = taker_side == "BUY"
-        book_side = "ask" if buy else "bid"
-        keyed: list[tuple[tuple[int, int, int], Match]] = []
-        for ticks, qty in m.synthetic_levels(book_side, MAX_BOOK_DEPTH):
-            keyed.append(((ticks if buy else -ticks, 1, 0), Match(ticks, qty, None)))
-        for o in self.resting[symbol]:
-            if (o.side == "SELL") == buy and o.price is not None:
-                t = m.to_ticks(o.price)
-                keyed.append(((t if buy else -t, 0, o.seq), Match(t, o.remaining, o)))
-        keyed.sort(key=lambda kv: kv[0])
-        return [mt for _, mt in keyed]
+        sign = 1 if buy else -1
+        users = sorted(
+            (
+                (sign * m.to_ticks(o.price), o.seq, o)
+                for o in self.resting[symbol]
+                if (o.side == "SELL") == buy and o.price is not None
+            ),
+            key=lambda x: (x[0], x[1]),
+        )
+        synthetic = m.iter_levels("ask" if buy else "bid")
+        nxt = next(synthetic, None)
+        k = 0
+        while True:
+            if k < len(users) and (nxt is None or users[k][0] <= sign * nxt[0]):
+                key, _, order = users[k]
+                k += 1
+                yield Match(sign * key, order.remaining, order)
+            elif nxt is not None:
+                yield Match(nxt[0], nxt[1], None)
+                nxt = next(synthetic, None)
+            else:
+                return
 
     def plan(self, symbol: str, side: str, qty: Decimal, limit: int | None) -> list[Match]:
         """The matches a taker would get (nothing is changed)."""
@@ -272,7 +285,7 @@ class Trading:
         required = opening * ref_price / order.leverage + notional_now * TAKER_FEE_RATE
         if required > account.available():
             raise SimulatedError(20003, "Insufficient balance")
-        order.open_fraction = opening / order.qty
+        order.open_qty = opening
         order.seq = self._seq = self._seq + 1
         order.account_key = account.api_key
         account.open_orders[order.order_id] = order
@@ -361,7 +374,7 @@ class Trading:
             buy = order.side == "BUY"
             side = "ask" if buy else "bid"
             total = ZERO
-            for ticks, qty in m.synthetic_levels(side, MAX_BOOK_DEPTH):
+            for ticks, qty in m.iter_levels(side):
                 if (ticks > limit) if buy else (ticks < limit):
                     break
                 left = order.remaining - total
@@ -374,13 +387,13 @@ class Trading:
                 self.fill_maker(order, total, order.price, "sell" if buy else "buy")
 
     def _flow(self, m: SymbolMarket, side: str, qty: Decimal) -> None:
+        """One trade of the tick's taker flow: it takes from the best opposite level only."""
         taker = "BUY" if side == "buy" else "SELL"
-        levels = self.opposite(m.inst.symbol, taker)
-        if not levels:
-            return
-        top = levels[0].ticks
+        top: int | None = None
         left = qty
-        for lvl in levels:
+        for lvl in self.opposite(m.inst.symbol, taker):
+            if top is None:
+                top = lvl.ticks
             if lvl.ticks != top or left <= 0:
                 break
             take = min(left, lvl.qty)

@@ -18,9 +18,11 @@ import calendar
 import math
 import random
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from itertools import islice
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
@@ -190,6 +192,7 @@ def next_bucket_start(interval_ms: int, start: int) -> int:
 
 
 _ONE = Decimal(1)
+_ZERO = Decimal(0)
 
 
 def clean(value: Decimal) -> Decimal:
@@ -203,6 +206,16 @@ def _decimals(step: Decimal) -> int:
     exp = step.normalize().as_tuple().exponent
     assert isinstance(exp, int)
     return max(0, -exp)
+
+
+@dataclass(slots=True)
+class _LazySide:
+    """One side of the synthetic book, generated level by level as far as it is read."""
+
+    levels: list[tuple[int, Decimal]]
+    rng: random.Random | None  # None once complete
+    start: int
+    step: int
 
 
 @dataclass(slots=True)
@@ -258,7 +271,7 @@ class SymbolMarket:
     trade_seq: int = 0
     recent: deque[tuple[int, MarketTrade]] = field(default_factory=lambda: deque(maxlen=2000))
     level_qty: float = 0.0
-    _book_cache: dict[str, list[tuple[int, Decimal]]] = field(default_factory=dict)
+    _book_cache: dict[str, _LazySide] = field(default_factory=dict)
     _current: dict[tuple[str, str], tuple[int, int, Candle]] = field(default_factory=dict)
     _pre: _Stats24h = field(init=False)
     _history: _History = field(init=False)
@@ -372,34 +385,57 @@ class SymbolMarket:
         self.consumed = {}
         self._book_cache = {}
 
-    # ----------------------------------------------------------------- synthetic book
-    def synthetic_levels(self, side: str, depth: int = MAX_BOOK_DEPTH) -> list[tuple[int, Decimal]]:
-        """The synthetic book side ``"bid"``/``"ask"`` as (ticks, qty) best first.
+    def set_levels(self, bids: list[tuple[int, Decimal]], asks: list[tuple[int, Decimal]]) -> None:
+        """Admin: replace the synthetic book until the next tick (best first, ticks/qty)."""
+        if bids:
+            self.ref = bids[0][0]
+        if bids and asks:
+            self.spread = max(1, asks[0][0] - bids[0][0])
+        self.consumed = {}
+        self._book_cache = {
+            "bid": _LazySide(list(bids), None, 0, -1),
+            "ask": _LazySide(list(asks), None, 0, 1),
+        }
 
-        Liquidity already taken this tick is subtracted; emptied levels are skipped, so up
-        to ``depth`` levels are returned (the whole book has ``MAX_BOOK_DEPTH``).
-        """
-        levels = self._book_cache.get(side)
-        if levels is None:
-            rng = random.Random(self.book_seed ^ (1 if side == "bid" else 2))
+    # ----------------------------------------------------------------- synthetic book
+    def _raw_levels(self, side: str, n: int) -> list[tuple[int, Decimal]]:
+        """At least ``n`` generated levels of ``side`` (fewer if the book ends)."""
+        lazy = self._book_cache.get(side)
+        if lazy is None:
             start, step = (self.best_bid, -1) if side == "bid" else (self.best_ask, 1)
-            levels = []
-            for i in range(MAX_BOOK_DEPTH):
-                ticks = start + step * i
-                if ticks <= 0:
-                    break
-                size = self.level_qty * rng.uniform(0.05, 1.6) * (1 + i * 0.08)
-                levels.append((ticks, self.round_qty(size)))
-            self._book_cache[side] = levels
-        out: list[tuple[int, Decimal]] = []
+            seeded = random.Random(self.book_seed ^ (1 if side == "bid" else 2))
+            lazy = self._book_cache[side] = _LazySide([], seeded, start, step)
+        levels = lazy.levels
+        rng = lazy.rng
+        while len(levels) < n and rng is not None:
+            i = len(levels)
+            ticks = lazy.start + lazy.step * i
+            if ticks <= 0 or i >= MAX_BOOK_DEPTH:
+                lazy.rng = rng = None
+                break
+            size = self.level_qty * rng.uniform(0.05, 1.6) * (1 + i * 0.08)
+            levels.append((ticks, self.round_qty(size)))
+        return levels
+
+    def iter_levels(self, side: str) -> Iterator[tuple[int, Decimal]]:
+        """The synthetic levels of ``side`` (``"bid"``/``"ask"``) best first, lazily, as
+        (ticks, qty left after what was taken this tick); emptied levels are skipped."""
         consumed = self.consumed
-        for ticks, qty in levels:
-            left = qty - consumed.get((side, ticks), Decimal(0))
+        i = 0
+        while True:
+            levels = self._raw_levels(side, i + 1)
+            if i >= len(levels):
+                return
+            ticks, qty = levels[i]
+            i += 1
+            left = qty - consumed.get((side, ticks), _ZERO) if consumed else qty
             if left > 0:
-                out.append((ticks, left))
-                if len(out) >= depth:
-                    break
-        return out
+                yield ticks, left
+
+    def synthetic_levels(self, side: str, depth: int = MAX_BOOK_DEPTH) -> list[tuple[int, Decimal]]:
+        """The first ``depth`` levels of :meth:`iter_levels` (the whole book has
+        ``MAX_BOOK_DEPTH`` levels per side)."""
+        return list(islice(self.iter_levels(side), depth))
 
     def consume(self, side: str, ticks: int, qty: Decimal) -> None:
         """Take ``qty`` of synthetic liquidity at ``ticks`` on ``side`` for this tick."""

@@ -12,8 +12,9 @@ values when it reports. Rules (the real exchange documents none of them precisel
   wallet. ``realized_pnl`` excludes fees and funding (they are in ``fee`` and ``funding``).
 * Margin: a position uses ``entry_value / leverage``; an open order freezes
   ``price * opening qty / leverage`` for the part that would open or increase a position
-  (measured when it is placed; reduce-only orders freeze nothing), released as it fills or
-  ends. ``available = wallet - frozen - margin`` (unrealised P&L is reported, not counted).
+  (measured when it is placed, assumed to fill after the reducing part; reduce-only orders
+  freeze nothing), released as it fills or ends.
+  ``available = wallet - frozen - margin`` (unrealised P&L is reported, not counted).
 * Funding settles every 8 hours: a position pays ``qty * mark * rate`` (rate in percent / 100)
   when it is on the paying side; ``funding`` accumulates the signed amount (negative = paid).
 """
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 TAKER_FEE_RATE = Decimal("0.0006")
+#: Divisions (the entry value of a partial reduction, a fee split) round to this.
+PRECISION = Decimal("1e-10")
 MAKER_FEE_RATE = Decimal("0.0002")
 ZERO = Decimal(0)
 
@@ -66,7 +69,7 @@ class OrderState:
     filled_value: Decimal = ZERO
     fee: Decimal = ZERO
     realized_pnl: Decimal = ZERO
-    open_fraction: Decimal = ZERO
+    open_qty: Decimal = ZERO
     tpsl: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,9 +90,9 @@ class OrderState:
     @property
     def frozen(self) -> Decimal:
         """Margin frozen for the unfilled opening part of an open order."""
-        if not self.is_open or self.price is None or not self.open_fraction:
+        if not self.is_open or self.price is None or not self.open_qty:
             return ZERO
-        return self.remaining * self.open_fraction * self.price / self.leverage
+        return min(self.remaining, self.open_qty) * self.price / self.leverage
 
 
 @dataclass(slots=True, eq=False)
@@ -232,14 +235,14 @@ def apply_fill(
     left = qty
     if pos is not None and pos.side != direction:
         reduce = min(qty, pos.qty)
-        avg_value = pos.entry_value * reduce / pos.qty
+        avg_value = (pos.entry_value * reduce / pos.qty).quantize(PRECISION)
         pnl = price * reduce - avg_value
         if pos.side == "SHORT":
             pnl = -pnl
         wallet["USDT"] += pnl
         order.realized_pnl += pnl
         pos.realized_pnl += pnl
-        pos.fee += fee * reduce / qty
+        pos.fee += (fee * reduce / qty).quantize(PRECISION)
         pos.qty -= reduce
         pos.entry_value -= avg_value
         pos.mtime = ts
@@ -263,7 +266,7 @@ def apply_fill(
                 margin_mode=order.margin_mode,
                 ctime=ts,
                 mtime=ts,
-                fee=fee * left / qty,
+                fee=fee - (fee * (qty - left) / qty).quantize(PRECISION),
             )
             account.positions[order.symbol] = pos
             result.position_events.append(("OPEN", pos))
