@@ -36,6 +36,7 @@ import trio.testing
 import trio_websocket
 
 from bitunix_trio._credentials import Credentials
+from bitunix_trio._models import AccountBalance, Order, Position
 
 from ._engine import ExchangeEngine
 from ._faults import FaultState
@@ -230,14 +231,15 @@ class SimulatedExchange:
         price: Decimal | None = None,
         *,
         api_key: str | None = None,
-    ) -> Any:
-        """Fill (part of) an open order of the demo account (or ``api_key``'s)."""
+    ) -> Order:
+        """Fill (part of) an open order of the demo account (or ``api_key``'s) as a maker;
+        the pushes go out at once to logged-in sockets."""
         result = self.engine.fill_order(api_key or self.credentials.api_key, order_id, qty, price)
         self.flush()
         return result
 
-    def cancel_order(self, order_id: str, *, api_key: str | None = None) -> Any:
-        """Cancel an order as the venue does (``SYSTEM_CANCELED``)."""
+    def cancel_order(self, order_id: str, *, api_key: str | None = None) -> Order:
+        """Cancel an open order as the venue does (``SYSTEM_CANCELED``)."""
         result = self.engine.cancel_order_by_exchange(api_key or self.credentials.api_key, order_id)
         self.flush()
         return result
@@ -246,24 +248,28 @@ class SimulatedExchange:
         self,
         symbol: str,
         side: str,
-        qty: Decimal,
-        entry_price: Decimal,
+        qty: Decimal | str,
+        entry_price: Decimal | str,
         *,
         api_key: str | None = None,
-    ) -> None:
-        """Replace the position of ``symbol`` (qty 0 closes it)."""
-        self.engine.set_position(
+    ) -> Position | None:
+        """Replace the position of ``symbol`` (qty 0 closes it; None is returned then)."""
+        result = self.engine.set_position(
             api_key or self.credentials.api_key, symbol, side, qty, entry_price
         )
         self.flush()
+        return result
 
-    def credit(self, coin: str, amount: Decimal, *, api_key: str | None = None) -> None:
-        """Add (or, negative, remove) funds."""
-        self.engine.credit(api_key or self.credentials.api_key, coin, amount)
+    def credit(
+        self, coin: str, amount: Decimal | str, *, api_key: str | None = None
+    ) -> AccountBalance:
+        """Add (or, negative, remove) funds; returns the new balance."""
+        result = self.engine.credit(api_key or self.credentials.api_key, coin, amount)
         self.flush()
+        return result
 
-    def set_mid_price(self, symbol: str, price: Decimal) -> None:
-        """Move the market of ``symbol`` to ``price`` (resting orders may fill)."""
+    def set_mid_price(self, symbol: str, price: Decimal | str) -> None:
+        """Move the market of ``symbol`` to ``price`` (resting orders it crosses fill)."""
         self.engine.set_mid_price(symbol, price)
         self.flush()
 
