@@ -71,6 +71,14 @@ from ._models import TimeInForce as TimeInForce
 from ._models import TpSlOrder as TpSlOrder
 from ._models import Trade as Trade
 from ._models import UpdateEvent as UpdateEvent
+from ._rest import BitunixRestClient as BitunixRestClient
+from ._rest import open_rest_client as open_rest_client
+from ._rest_types import CancelFailure as CancelFailure
+from ._rest_types import CancelResult as CancelResult
+from ._rest_types import CancelSuccess as CancelSuccess
+from ._rest_types import FundingRate as FundingRate
+from ._rest_types import PlacedOrder as PlacedOrder
+from ._rest_types import TradingPair as TradingPair
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -82,6 +90,10 @@ __all__ = [
     "Balance",
     "BitunixError",
     "BitunixInternalError",
+    "BitunixRestClient",
+    "CancelFailure",
+    "CancelResult",
+    "CancelSuccess",
     "ChannelSpec",
     "ConfigurationError",
     "ConnectError",
@@ -91,6 +103,7 @@ __all__ = [
     "Credentials",
     "DataSource",
     "ExchangeError",
+    "FundingRate",
     "HeartbeatConfig",
     "Kline",
     "KlineUpdate",
@@ -104,6 +117,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Orders",
+    "PlacedOrder",
     "Position",
     "PositionMode",
     "PositionSide",
@@ -130,9 +144,11 @@ __all__ = [
     "TpSlOrder",
     "Trade",
     "Trades",
+    "TradingPair",
     "TransportError",
     "UpdateEvent",
     "__version__",
+    "open_rest_client",
 ]
 
 
