@@ -66,6 +66,8 @@ class ExchangeEngine(MarketViews):
         insts = DEFAULT_INSTRUMENTS if instruments is None else tuple(instruments)
         self.instruments: dict[str, Instrument] = {i.symbol: i for i in insts}
         self._markets = {i.symbol: SymbolMarket(i, seed, start_ms) for i in insts}
+        # unlisted (PREVIEW...) markets stay frozen: nothing can see them
+        self._live = [(s, m) for s, m in self._markets.items() if m.inst.status == "OPEN"]
         self._trading = Trading(self._markets, quirks)
         self._trading.now_ms = start_ms
         self._now_ms = start_ms
@@ -95,7 +97,7 @@ class ExchangeEngine(MarketViews):
             self._ticks += 1
             ts = self.start_ms + self._ticks * self.tick_ms
             trading.now_ms = ts
-            for symbol, market in self._markets.items():
+            for symbol, market in self._live:
                 settled = market.step(ts)
                 trading.on_tick(symbol)
                 market.close_tick()

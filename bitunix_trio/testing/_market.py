@@ -172,6 +172,13 @@ class Candle:
             self.quote_volume += quote
 
 
+_LONGER_INTERVALS = [(n, length) for n, length in WS_INTERVALS.items() if n != "1min"]
+
+
+def _copy(c: Candle) -> Candle:
+    return Candle(c.open_time, c.open, c.high, c.low, c.close, c.base_volume, c.quote_volume)
+
+
 def bucket_start(interval_ms: int, ts: int) -> int:
     """Start (ms) of the candle of length ``interval_ms`` (or ``MONTH``) containing ``ts``."""
     if interval_ms == MONTH:
@@ -272,7 +279,7 @@ class SymbolMarket:
     recent: deque[tuple[int, MarketTrade]] = field(default_factory=lambda: deque(maxlen=2000))
     level_qty: float = 0.0
     _book_cache: dict[str, _LazySide] = field(default_factory=dict)
-    _current: dict[tuple[str, str], tuple[int, int, Candle]] = field(default_factory=dict)
+    _minute: dict[str, Candle] = field(default_factory=dict)
     _pre: _Stats24h = field(init=False)
     _history: _History = field(init=False)
 
@@ -462,27 +469,46 @@ class SymbolMarket:
     def _fold(
         self, kind: str, ts: int, low: int, high: int, close: int, base: Decimal, quote: Decimal
     ) -> None:
-        current = self._current
-        for name, length in WS_INTERVALS.items():
-            key = (kind, name)
-            cur = current.get(key)
-            if cur is not None and cur[0] <= ts < cur[1]:
-                cur[2].add(low, high, close, base, quote)
-                continue
-            book = self.candles.get(key)
+        """Fold a price/volume into the running minute of ``kind``.
+
+        Only the minute candle is updated per tick; when a minute closes it is folded into
+        the buckets of every longer interval (``candles``), and reads of a running longer
+        candle add the running minute on top (see :meth:`kline`).
+        """
+        cur = self._minute.get(kind)
+        if cur is None or ts >= cur.open_time + MINUTE or ts < cur.open_time:
+            if cur is not None:
+                self._close_minute(kind, cur)
+            start = ts - ts % MINUTE
+            cur = self._new_candle(kind, "1min", MINUTE, start)
+            self._minute[kind] = cur
+            book = self.candles.get((kind, "1min"))
             if book is None:
-                book = self.candles[key] = {}
-            start = bucket_start(length, ts)
+                book = self.candles[(kind, "1min")] = {}
+            book[start] = cur
+            if kind == "market":
+                self.minutes.append(cur)
+                while self.minutes and self.minutes[0].open_time <= ts - DAY:
+                    self.minutes.popleft()
+        cur.add(low, high, close, base, quote)
+
+    def _close_minute(self, kind: str, minute: Candle) -> None:
+        for name, length in _LONGER_INTERVALS:
+            start = bucket_start(length, minute.open_time)
+            book = self.candles.get((kind, name))
+            if book is None:
+                book = self.candles[(kind, name)] = {}
             candle = book.get(start)
             if candle is None:
-                candle = self._new_candle(kind, name, length, start)
+                if start < self.start_ms:
+                    candle = self._new_candle(kind, name, length, start)
+                else:
+                    o = minute.open
+                    candle = Candle(start, o, o, o, o)
                 book[start] = candle
-                if kind == "market" and name == "1min":
-                    self.minutes.append(candle)
-                    while self.minutes and self.minutes[0].open_time <= ts - DAY:
-                        self.minutes.popleft()
-            current[key] = (start, next_bucket_start(length, start), candle)
-            candle.add(low, high, close, base, quote)
+            candle.add(
+                minute.low, minute.high, minute.close, minute.base_volume, minute.quote_volume
+            )
 
     def _new_candle(self, kind: str, name: str, length: int, start: int) -> Candle:
         if start >= self.start_ms:
@@ -526,15 +552,31 @@ class SymbolMarket:
         return Candle(start, o, high, low, c, base, quote)
 
     def kline(self, kind: str, name: str, ts: int) -> Candle:
-        """The candle of interval ``name`` containing ``ts`` (synthetic before the start)."""
-        start = bucket_start(WS_INTERVALS[name], ts)
-        candle = self.candles.get((kind, name), {}).get(start)
-        if candle is not None:
-            return candle
-        if start < self.start_ms:
-            return self.synthetic_candle(kind, name, start)
-        prev = self.last if kind == "market" else self.mark
-        return Candle(start, prev, prev, prev, prev)
+        """The candle of interval ``name`` containing ``ts`` (synthetic before the start).
+
+        Returns a candle the caller may keep (a copy for running candles).
+        """
+        length = WS_INTERVALS[name]
+        start = bucket_start(length, ts)
+        closed = self.candles.get((kind, name), {}).get(start)
+        cur = self._minute.get(kind)
+        if name == "1min" or cur is None or bucket_start(length, cur.open_time) != start:
+            if closed is not None:
+                return _copy(closed)
+            if start < self.start_ms:
+                return self.synthetic_candle(kind, name, start)
+            prev = self.last if kind == "market" else self.mark
+            return Candle(start, prev, prev, prev, prev)
+        # a running candle: the closed minutes of the bucket plus the running minute
+        if closed is None:
+            if start < self.start_ms:
+                candle = self._new_candle(kind, name, length, start)
+            else:
+                candle = Candle(start, cur.open, cur.open, cur.open, cur.open)
+        else:
+            candle = _copy(closed)
+        candle.add(cur.low, cur.high, cur.close, cur.base_volume, cur.quote_volume)
+        return candle
 
     def kline_range(self, kind: str, name: str, start_ms: int, end_ms: int) -> list[Candle]:
         """Candles whose start lies in ``[start_ms, end_ms]``, oldest first."""
@@ -543,12 +585,8 @@ class SymbolMarket:
         t = bucket_start(length, start_ms)
         if t < start_ms:
             t = next_bucket_start(length, t)
-        stored = self.candles.get((kind, name), {})
         while t <= end_ms and t <= self.tick_ts:
-            candle = stored.get(t)
-            if candle is None:
-                candle = self.kline(kind, name, t)
-            out.append(candle)
+            out.append(self.kline(kind, name, t))
             t = next_bucket_start(length, t)
         return out
 
