@@ -339,3 +339,19 @@ async def test_same_seed_same_pushes(autojump_clock: MockClock) -> None:
             results.append(await _first_pushes(exchange, 40))
     assert results[0] == results[1]
     assert results[0] != results[2]
+
+
+# -- the context manager -------------------------------------------------------------------
+
+
+async def test_block_errors_leave_unwrapped(autojump_clock: MockClock) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with open_simulated_exchange(memory=True):
+            raise Boom
+    with trio.move_on_after(1) as scope:
+        async with open_simulated_exchange(memory=True):
+            await trio.sleep_forever()
+    assert scope.cancelled_caught

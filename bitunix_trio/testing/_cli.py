@@ -85,5 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         trio.run(serve)
     except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+        pass
+    except BaseExceptionGroup as group:
+        interrupted, rest = group.split(KeyboardInterrupt)
+        if interrupted is None or rest is not None:
+            raise
+    print("Stopped.", flush=True)
     return 0

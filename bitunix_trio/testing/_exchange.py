@@ -389,63 +389,89 @@ async def open_simulated_exchange(
             engine.create_account(credentials.api_key, credentials.secret_key, balances)
     faults = FaultState()
     recorder = Recorder()
-    async with trio.open_nursery() as nursery:
-        clock = SimClock(engine.now_ms, engine.tick_ms)
-        ws = WsServer(
-            engine,
-            clock,
-            faults,
-            recorder,
-            WsSettings(
-                idle_timeout=idle_timeout,
-                max_messages_per_second=max_messages_per_second,
-                max_streams=max_streams_per_connection,
-            ),
-        )
-        ws.remember_key(credentials.api_key)
-        rest = RestApp(
-            engine,
-            clock,
-            faults,
-            recorder,
-            on_private_change=ws.flush_private,
-            settings=RestSettings(rate_limits=rest_rate_limits),
-        )
-        await nursery.start(ws.run_ticker)
-        shutdown = trio.Event()
-        rest_done = trio.Event()
-        if memory:
-            ws_base = f"ws://{MEMORY_HOST}"
-            rest_url = f"http://{MEMORY_HOST}"
-        else:
-            listeners = await nursery.start(
-                partial(trio.serve_tcp, ws.serve_stream, port, host=host)
+    try:
+        async with trio.open_nursery() as nursery:
+            clock = SimClock(engine.now_ms, engine.tick_ms)
+            ws = WsServer(
+                engine,
+                clock,
+                faults,
+                recorder,
+                WsSettings(
+                    idle_timeout=idle_timeout,
+                    max_messages_per_second=max_messages_per_second,
+                    max_streams=max_streams_per_connection,
+                ),
             )
-            ws_port = listeners[0].socket.getsockname()[1]
-            ws_base = f"ws://{_url_host(host)}:{ws_port}"
-            rest_url = await nursery.start(_serve_rest, rest, host, rest_port, shutdown, rest_done)
-        exchange = SimulatedExchange(
-            engine=engine,
-            credentials=credentials,
-            recorder=recorder,
-            faults=faults,
-            ws=ws,
-            rest=rest,
-            nursery=nursery,
-            public_url=f"{ws_base}/public/",
-            private_url=f"{ws_base}/private/",
-            rest_url=rest_url,
-            memory=memory,
-        )
+            ws.remember_key(credentials.api_key)
+            rest = RestApp(
+                engine,
+                clock,
+                faults,
+                recorder,
+                on_private_change=ws.flush_private,
+                settings=RestSettings(rate_limits=rest_rate_limits),
+            )
+            await nursery.start(ws.run_ticker)
+            shutdown = trio.Event()
+            rest_done = trio.Event()
+            if memory:
+                ws_base = f"ws://{MEMORY_HOST}"
+                rest_url = f"http://{MEMORY_HOST}"
+            else:
+                listeners = await nursery.start(
+                    partial(trio.serve_tcp, ws.serve_stream, port, host=host)
+                )
+                ws_port = listeners[0].socket.getsockname()[1]
+                ws_base = f"ws://{_url_host(host)}:{ws_port}"
+                rest_url = await nursery.start(
+                    _serve_rest, rest, host, rest_port, shutdown, rest_done
+                )
+            exchange = SimulatedExchange(
+                engine=engine,
+                credentials=credentials,
+                recorder=recorder,
+                faults=faults,
+                ws=ws,
+                rest=rest,
+                nursery=nursery,
+                public_url=f"{ws_base}/public/",
+                private_url=f"{ws_base}/private/",
+                rest_url=rest_url,
+                memory=memory,
+            )
+            try:
+                yield exchange
+            finally:
+                ws.drop_all("exchange closed")
+                if not memory:
+                    shutdown.set()
+                    with trio.move_on_after(2.0):
+                        await rest_done.wait()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The block's own exception (or a cancellation) leaves unwrapped.
+        leaves = _leaves(group)
+        if len(leaves) != 1:
+            raise
+        leaf = leaves[0]
+        context, cause, suppress = leaf.__context__, leaf.__cause__, leaf.__suppress_context__
         try:
-            yield exchange
+            raise leaf  # chaining restored below
         finally:
-            ws.drop_all("exchange closed")
-            if not memory:
-                shutdown.set()
-                with trio.move_on_after(2.0):
-                    await rest_done.wait()
-            nursery.cancel_scope.cancel()
+            leaf.__context__, leaf.__cause__ = context, cause
+            leaf.__suppress_context__ = suppress
+            del leaf, group
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            leaves.extend(_leaves(exc))
+        else:
+            leaves.append(exc)
+    return leaves
 
 
 def _url_host(host: str) -> str:
