@@ -304,6 +304,10 @@ def test_kline_history_range_and_errors() -> None:
     rows = e.kline_history("BTCUSDT", "1m", start_ms=START - 600_000, end_ms=START - 60_000)
     assert [k.open_time_ms for k in rows] == list(range(first, START - 60_000 + 1, 60_000))
     assert len(e.kline_history("BTCUSDT", "1m", limit=1000)) == 200
+    forward = e.kline_history("BTCUSDT", "1m", start_ms=START - 3_600_000, limit=5)
+    assert [k.open_time_ms for k in forward] == [
+        kline_open_time(START - 3_600_000, "1min") + 60_000 * (i + 1) for i in range(5)
+    ]
     mark = e.kline_history("BTCUSDT", "1h", limit=3, price_type="MARK_PRICE")
     assert all(k.price_type is PriceType.MARK for k in mark)
     month = e.kline_history("BTCUSDT", "1M", limit=3)
@@ -311,6 +315,7 @@ def test_kline_history_range_and_errors() -> None:
     with pytest.raises(SimulatedError) as info:
         e.kline_history("BTCUSDT", "1min")
     assert info.value.code == 10008
+    assert '"1m","5m"' in info.value.msg
 
 
 def test_mark_price_and_funding() -> None:

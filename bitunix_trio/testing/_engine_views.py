@@ -226,9 +226,10 @@ class MarketViews:
     ) -> list[KlineUpdate]:
         """Candles of a REST interval (``1m`` .. ``1M``) for the REST kline endpoint.
 
-        Candles starting within ``[start_ms, end_ms]`` (end defaults to now), the latest
-        ``limit`` (at most 200) of them, oldest first. Candles before the engine's start are
-        synthesized deterministically from the seed. ``price_type`` accepts ``market``/
+        Candles starting within ``[start_ms, end_ms]`` (end defaults to now), oldest first, at
+        most ``limit`` (capped at 200): the first ones from ``start_ms`` when only the start
+        is given, otherwise the latest ones up to the end. Candles before the engine's start
+        are synthesized deterministically from the seed. ``price_type`` accepts ``market``/
         ``mark`` and the REST ``LAST_PRICE``/``MARK_PRICE``.
         """
         m = self._market(symbol)
@@ -237,7 +238,7 @@ class MarketViews:
             raise SimulatedError(
                 10008,
                 f"Parameter {interval_rest} does not match, alternative value "
-                f"[{','.join(repr(k) for k in REST_INTERVALS)}].",
+                "[" + ",".join(f'"{k}"' for k in REST_INTERVALS) + "].",
             )
         try:
             kind = PriceType.parse(price_type).value
@@ -247,8 +248,11 @@ class MarketViews:
         end = self._now_ms if end_ms is None else min(end_ms, self._now_ms)
         length = WS_INTERVALS[name]
         span = (length if length > 0 else 31 * 86_400_000) * (limit + 1)
-        start = end - span if start_ms is None else max(start_ms, end - span)
-        candles = m.kline_range(kind, name, start, end)[-limit:]
+        if start_ms is not None and end_ms is None:
+            candles = m.kline_range(kind, name, start_ms, min(end, start_ms + span))[:limit]
+        else:
+            start = end - span if start_ms is None else max(start_ms, end - span)
+            candles = m.kline_range(kind, name, start, end)[-limit:]
         return [self._kline(m, name, kind, c, _REST) for c in candles]
 
     def mark_price(self, symbol: str) -> MarkPriceUpdate:
