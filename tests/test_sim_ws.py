@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 from conftest import RawWs, make_signed
 from trio.testing import MockClock
 
 from bitunix_trio import _frames, _signing
 from bitunix_trio._credentials import Credentials
-from bitunix_trio.testing import SimulatedExchange
+from bitunix_trio.testing import ExchangeEngine, FaultState, Recorder, SimulatedExchange
+from bitunix_trio.testing._ws_server import SimClock, WsServer, WsSettings
 
 START_MS = 1_790_000_000_000
 TICK = 0.31
@@ -444,3 +446,29 @@ async def test_more_than_5_messages_per_second(
         assert trio.current_time() == pytest.approx(2.5)
     assert reason.code == 1006
     assert memory_sim.recorder.connections[0].end == "aborted"
+
+
+async def test_slow_client_dropped(autojump_clock: MockClock) -> None:
+    # A lockstep stream has no buffer: a client that stops reading blocks the server's
+    # sender, the socket's queue (2 ticks here) fills and the exchange drops it.
+    engine = ExchangeEngine(seed=0)
+    recorder = Recorder()
+    clock = SimClock(engine.now_ms, engine.tick_ms)
+    settings = WsSettings(send_queue_ticks=2, idle_timeout=None)
+    server = WsServer(engine, clock, FaultState(), recorder, settings)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.run_ticker)
+        client_end, server_end = trio.testing.lockstep_stream_pair()
+        nursery.start_soon(server.serve_stream, server_end)
+        stream: Any = client_end
+        ws = await trio_websocket.wrap_client_stream(nursery, stream, "sim", "/public/")
+        await send(ws, sub(("depth_book15", "BTCUSDT")))
+        while server.connections():
+            await server.wait_changed()
+        nursery.cancel_scope.cancel()
+    record = recorder.connections[0]
+    assert (record.end, record.reason) == ("aborted", "client too slow")
+    # The greeting fills the client's one-message queue; the 0.31 push is read off the
+    # stream by the client's reader, which then blocks; the 0.62 push blocks the server's
+    # sender; 0.93 and 1.24 wait in the socket's queue; at 1.55 it is full.
+    assert record.closed == pytest.approx(1.55)
