@@ -1,4 +1,5 @@
-"""Scripted faults of the simulated exchange: the switches both servers consult.
+"""Scripted faults of the simulated exchange: the switches both servers consult, and the
+stream wrapper that lets the exchange cut a socket with no close frame.
 
 The switches live in one :class:`FaultState` shared by the WebSocket server and the REST
 app; the methods on :class:`~bitunix_trio.testing.SimulatedExchange` flip them. Everything
@@ -7,9 +8,16 @@ is deterministic: a fault applies from the moment it is switched on, in arrival 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-__all__ = ["GARBAGE_FRAMES", "FaultState"]
+import trio
+import trio.testing
+
+__all__ = ["GARBAGE_FRAMES", "AbortableStream", "FaultState"]
+
+_T = TypeVar("_T")
 
 #: What :meth:`SimulatedExchange.send_garbage` sends, in turn: non-JSON text, truncated
 #: JSON, JSON of the wrong shape, and frames that look like pushes but are not.
@@ -76,3 +84,89 @@ class FaultState:
         self.rest_down = False
         self.ws_down = False
         self.offline_depth = 0
+
+
+class AbortableStream(trio.abc.HalfCloseableStream):
+    """A stream wrapper the exchange can cut with no WebSocket close frame.
+
+    :meth:`abort` closes the underlying transport at once (a TCP socket, or both halves of
+    an in-memory stream), so a task blocked in :meth:`receive_some` wakes up with
+    ``trio.ClosedResourceError`` and the peer sees the stream end: trio-websocket on the
+    client side reports close code 1006 with no close frame received.
+    """
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self._stream = stream
+        self._aborted = False
+        self._scopes: set[trio.CancelScope] = set()
+
+    @property
+    def aborted(self) -> bool:
+        """Whether :meth:`abort` was called."""
+        return self._aborted
+
+    def abort(self) -> None:
+        """Cut the transport now; idempotent; never sends anything."""
+        if self._aborted:
+            return
+        self._aborted = True
+        if not _close_now(self._stream):
+            # Unknown transport: wake any blocked operation, which closes it on its way out.
+            for scope in self._scopes:
+                scope.cancel()
+
+    async def _run(self, op: Callable[[], Awaitable[_T]]) -> _T:
+        if self._aborted:
+            raise trio.ClosedResourceError("aborted by the simulated exchange")
+        scope = trio.CancelScope()
+        self._scopes.add(scope)
+        try:
+            with scope:
+                return await op()
+        finally:
+            self._scopes.discard(scope)
+        # Only reached when abort() cancelled the operation of an unknown transport.
+        await trio.aclose_forcefully(self._stream)
+        raise trio.ClosedResourceError("aborted by the simulated exchange")
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        """Send ``data`` unless aborted."""
+        await self._run(lambda: self._stream.send_all(data))
+
+    async def wait_send_all_might_not_block(self) -> None:
+        """Delegate to the wrapped stream."""
+        await self._run(self._stream.wait_send_all_might_not_block)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        """Receive from the wrapped stream unless aborted."""
+        return await self._run(lambda: self._stream.receive_some(max_bytes))
+
+    async def send_eof(self) -> None:
+        """Half-close when the wrapped stream supports it, else close."""
+        if isinstance(self._stream, trio.abc.HalfCloseableStream):
+            await self._stream.send_eof()
+        else:
+            await self._stream.aclose()
+
+    async def aclose(self) -> None:
+        """Close the wrapped stream (gracefully: what trio-websocket calls after a close)."""
+        self._aborted = True
+        await self._stream.aclose()
+
+
+def _close_now(stream: object) -> bool:
+    """Close a known transport synchronously; False when the type is unknown."""
+    if isinstance(stream, trio.SocketStream):
+        stream.socket.close()
+        return True
+    if isinstance(stream, trio.StapledStream):
+        first = _close_now(stream.send_stream)
+        second = _close_now(stream.receive_stream)
+        return first and second
+    close = getattr(stream, "close", None)
+    if callable(close) and isinstance(
+        stream, trio.testing.MemorySendStream | trio.testing.MemoryReceiveStream
+    ):
+        close()
+        return True
+    return False
