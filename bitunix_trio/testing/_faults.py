@@ -163,10 +163,7 @@ def _close_now(stream: object) -> bool:
         first = _close_now(stream.send_stream)
         second = _close_now(stream.receive_stream)
         return first and second
-    close = getattr(stream, "close", None)
-    if callable(close) and isinstance(
-        stream, trio.testing.MemorySendStream | trio.testing.MemoryReceiveStream
-    ):
-        close()
+    if isinstance(stream, trio.testing.MemorySendStream | trio.testing.MemoryReceiveStream):
+        stream.close()
         return True
     return False
