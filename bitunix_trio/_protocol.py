@@ -297,6 +297,7 @@ class ConnectionProtocol:
         self.bad_frames = 0
         self.frames_sent = 0
         self.connections = 0
+        self.last_message_at: float | None = None
 
     # -- views ---------------------------------------------------------------------------
 
@@ -466,6 +467,7 @@ class ConnectionProtocol:
     def receive_frame(self, frame: ServerFrame, now: float) -> Sequence[Event]:
         """Take in one decoded frame (the reader routes pushes itself)."""
         self.messages_received += 1
+        self.last_message_at = now
         if type(frame) is Push:
             return self._push(frame, now)
         if type(frame) is Pong:

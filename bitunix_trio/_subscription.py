@@ -1,0 +1,231 @@
+"""The receive side of one subscription: a bounded, non-blocking buffer with a policy.
+
+The reader task calls :meth:`SubscriptionChannel.deliver` for every value; it never blocks.
+When the buffer is full the channel's :class:`Overflow` policy decides: ``CONFLATE`` drops
+the oldest value (only the latest order book, ticker or price matters), ``ERROR`` ends the
+subscription with :class:`~bitunix_trio.ConsumerTooSlow` (trades and account events are
+never dropped silently). Either way memory stays bounded and other subscriptions carry on.
+
+An abnormal end (:meth:`SubscriptionChannel.fail`) is raised by ``receive()`` once the values
+buffered before it have been taken, so the error marks the exact point where data is missing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import trio
+
+from ._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
+
+__all__ = [
+    "Overflow",
+    "SubscriptionChannel",
+    "SubscriptionStale",
+    "SubscriptionStatistics",
+]
+
+T = TypeVar("T")
+
+
+class Overflow(enum.Enum):
+    """What a subscription does when its buffer is full and another value arrives."""
+
+    #: Drop the oldest buffered value and keep the new one (snapshots: book, ticker, price).
+    CONFLATE = "conflate"
+    #: End the subscription with ConsumerTooSlow (trades, account data: nothing is skipped).
+    ERROR = "error"
+
+
+class SubscriptionStale(SubscriptionLost):
+    """The exchange sent nothing for this subscription for ``stale_after`` seconds while its
+    connection was alive (typically an unknown or delisted symbol)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStatistics:
+    """A snapshot of one subscription's counters.
+
+    Attributes:
+        spec: what was subscribed (None for a stream's state events).
+        received: values delivered to the channel (including dropped ones).
+        taken: values the consumer received.
+        dropped: values dropped by conflation (or arriving after a ConsumerTooSlow end).
+        buffer_used: values waiting in the buffer.
+        buffer_size: the buffer's capacity.
+        overflow: the overflow policy.
+        last_message_age: seconds since the last value arrived (None: nothing yet).
+        stale: whether it was reported stale.
+        error: why it ended abnormally, if it did.
+    """
+
+    spec: object
+    received: int
+    taken: int
+    dropped: int
+    buffer_used: int
+    buffer_size: int
+    overflow: Overflow
+    last_message_age: float | None
+    stale: bool
+    error: str | None
+
+
+class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
+    """A subscription's values: a :class:`trio.abc.ReceiveChannel` (``async for`` works).
+
+    Made by ``stream.subscribe(...)``; the stream feeds it. ``receive()`` raises
+    :class:`~bitunix_trio.SubscriptionLost` (or :class:`~bitunix_trio.ConsumerTooSlow`,
+    :class:`SubscriptionStale`) when the subscription ended abnormally, after the values
+    received before that, and :class:`~bitunix_trio.StreamClosed` once it is closed.
+    """
+
+    __slots__ = (
+        "_buffer",
+        "_closed",
+        "_conflate",
+        "_dropped",
+        "_error",
+        "_finished",
+        "_last",
+        "_lot",
+        "_received",
+        "_size",
+        "_stale",
+        "_taken",
+        "entered",
+        "overflow",
+        "spec",
+    )
+
+    def __init__(self, spec: Any, *, buffer: int, overflow: Overflow) -> None:
+        self.spec = spec
+        self.overflow = overflow
+        self.entered = False
+        self._size = buffer
+        self._conflate = overflow is Overflow.CONFLATE
+        self._buffer: deque[T] = deque()
+        self._lot = trio.lowlevel.ParkingLot()
+        self._error: SubscriptionLost | None = None
+        self._finished = False
+        self._closed = False
+        self._stale = False
+        self._received = 0
+        self._taken = 0
+        self._dropped = 0
+        self._last: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<SubscriptionChannel {self.spec!r} {len(self._buffer)}/{self._size}>"
+
+    # -- producer side -------------------------------------------------------------------
+
+    def deliver(self, value: T, now: float) -> None:
+        """Hand over one value without blocking (the policy decides when full)."""
+        if self._error is not None or self._finished or self._closed:
+            return
+        self._received += 1
+        self._last = now
+        buffer = self._buffer
+        if len(buffer) >= self._size:
+            self._dropped += 1
+            if not self._conflate:
+                self.fail(ConsumerTooSlow(spec=self.spec))
+                return
+            buffer.popleft()
+        buffer.append(value)
+        if self._lot:
+            self._lot.unpark()
+
+    def fail(self, error: SubscriptionLost) -> None:
+        """End abnormally: ``receive()`` raises ``error`` once the buffer is drained."""
+        if self._error is None and not self._finished:
+            self._error = error
+            self._stale = isinstance(error, SubscriptionStale)
+            self._lot.unpark_all()
+
+    def finish(self) -> None:
+        """End cleanly: ``receive()`` raises ``trio.EndOfChannel`` once the buffer is drained."""
+        if self._error is None:
+            self._finished = True
+            self._lot.unpark_all()
+
+    @property
+    def done(self) -> bool:
+        """Whether no more values will be delivered (ended, failed or closed)."""
+        return self._error is not None or self._finished or self._closed
+
+    # -- consumer side -------------------------------------------------------------------
+
+    def receive_nowait(self) -> T:
+        """The next value, or raise ``trio.WouldBlock`` if none is buffered."""
+        if self._closed:
+            raise StreamClosed("subscription is closed")
+        if self._buffer:
+            self._taken += 1
+            return self._buffer.popleft()
+        if self._error is not None:
+            raise self._error
+        if self._finished:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+    async def receive(self) -> T:
+        """The next value, waiting for one if needed."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            value = self.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return value
+        while True:
+            await self._lot.park()
+            try:
+                return self.receive_nowait()
+            except trio.WouldBlock:
+                pass
+
+    def close(self) -> None:
+        """Close this end; a task waiting in ``receive()`` gets StreamClosed."""
+        if not self._closed:
+            self._closed = True
+            self._buffer.clear()
+            self._lot.unpark_all()
+
+    async def aclose(self) -> None:
+        """Close this end (see :meth:`close`)."""
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+    # -- views ---------------------------------------------------------------------------
+
+    @property
+    def stale(self) -> bool:
+        """Whether the subscription was reported stale."""
+        return self._stale
+
+    @property
+    def error(self) -> SubscriptionLost | None:
+        """The abnormal end, if any."""
+        return self._error
+
+    def statistics(self) -> SubscriptionStatistics:
+        """Counters of this subscription (see :class:`SubscriptionStatistics`)."""
+        last = self._last
+        return SubscriptionStatistics(
+            spec=self.spec,
+            received=self._received,
+            taken=self._taken,
+            dropped=self._dropped,
+            buffer_used=len(self._buffer),
+            buffer_size=self._size,
+            overflow=self.overflow,
+            last_message_age=None if last is None else trio.current_time() - last,
+            stale=self._stale,
+            error=None if self._error is None else str(self._error),
+        )

@@ -1,0 +1,426 @@
+"""One connection slot of the stream: connect, serve, detect death, reconnect.
+
+A :class:`ConnectionSlot` owns a :class:`~bitunix_trio._protocol.ConnectionProtocol` for its
+whole life and (re)opens sockets for it::
+
+    slot.run (a child of the stream's supervisor nursery)
+     └─ attempt: nursery holding trio-websocket's own reader task
+         └─ tasks nursery
+             ├─ reader:  get_message -> decode -> protocol -> non-blocking fan-out
+             ├─ writer:  protocol.pop_frames within the 5 msg/s budget -> send_message
+             └─ timer:   protocol.tick at protocol.timer_deadline(): ping overdue, silent
+                         socket, stale subscriptions
+
+The three tasks never raise out of the nursery: the first failure is recorded and the tasks
+nursery cancelled, so the attempt ends with exactly that one exception (no group).
+Transient failures (:class:`~bitunix_trio.TransportError`) are retried with
+:class:`~bitunix_trio._backoff.Backoff`; anything else is handed to the stream as fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+import trio_websocket
+
+from ._backoff import Backoff, BackoffExhausted
+from ._config import ReconnectPolicy
+from ._connector import (
+    Connector,
+    abort,
+    close_gracefully,
+    connect,
+    connection_lost,
+    map_connect_error,
+)
+from ._exceptions import (
+    AuthenticationError,
+    BitunixError,
+    BitunixInternalError,
+    ConnectionLost,
+    ConnectTimeout,
+    StreamFailed,
+    TransportError,
+)
+from ._frames import PRIVATE_CHANNELS, Push, decode
+from ._protocol import (
+    BadFrame,
+    ConnectionDead,
+    ConnectionProtocol,
+    Event,
+    ExchangeMessage,
+    Key,
+    LoginFailed,
+    StateChanged,
+    SubscribeAccepted,
+    SubscriptionRefused,
+    SubscriptionStale,
+)
+
+if TYPE_CHECKING:
+    from ._stream import BitunixStream
+
+__all__ = ["ConnectionSlot", "first_failure", "logger", "wrap_unexpected"]
+
+logger = logging.getLogger("bitunix_trio")
+
+_INF = float("inf")
+
+
+def _cancelled_now() -> bool:
+    return trio.current_effective_deadline() == -_INF
+
+
+def first_failure(group: BaseExceptionGroup[BaseException]) -> Exception:
+    """The first ``Exception`` leaf of a group that holds nothing else (else re-raise it)."""
+    matched, rest = group.split(Exception)
+    if rest is not None or matched is None:
+        raise group
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    assert isinstance(leaf, Exception)
+    return leaf
+
+
+class ConnectionSlot:
+    """One logical connection of the stream (``public#N`` or ``private``)."""
+
+    def __init__(
+        self,
+        stream: BitunixStream,
+        *,
+        name: str,
+        url: str,
+        protocol: ConnectionProtocol,
+        connector: Connector,
+        policy: ReconnectPolicy,
+        rng: random.Random,
+        close_timeout: float,
+    ) -> None:
+        self.stream = stream
+        self.name = name
+        self.url = url
+        self.proto = protocol
+        self.connector = connector
+        self.policy = policy
+        self.backoff = Backoff(policy, rng)
+        self.close_timeout = close_timeout
+        #: Keys whose subscribe() waits for a verdict on the current socket.
+        self.verdicts: dict[Key, trio.Event] = {}
+        #: The exchange's text for refused keys.
+        self.refusals: dict[Key, str] = {}
+        #: Set once the first connection attempt has succeeded or failed.
+        self.first_attempt = trio.Event()
+        self.finished = trio.Event()
+        self.connected_at: float | None = None
+        self.reconnects = 0
+        self.failed_attempts = 0
+        self.last_error: BaseException | None = None
+        self.ever_ready = False
+        self._ready = trio.Event()
+        self._write_wake = trio.Event()
+        self._timer_wake = trio.Event()
+        self._failure: Exception | None = None
+        self._tasks_scope: trio.CancelScope | None = None
+        self._run_scope = trio.CancelScope()
+        self._closing = False
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"<ConnectionSlot {self.name} {self.proto.state.name}>"
+
+    # -- control from the stream ---------------------------------------------------------
+
+    def poke(self) -> None:
+        """Wake the writer and the timer (the protocol changed)."""
+        self._write_wake.set()
+        self._timer_wake.set()
+
+    def shutdown(self) -> None:
+        """Stop for good: close the socket cleanly (if connected) and do not reconnect."""
+        self._closing = True
+        if self._tasks_scope is not None:
+            self._tasks_scope.cancel()
+        else:
+            self._run_scope.cancel()
+
+    def release_waiters(self) -> None:
+        """Let every subscribe() waiting for a verdict on this slot go on."""
+        for event in self.verdicts.values():
+            event.set()
+        self.verdicts.clear()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        initial: bool = False,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Connect and serve until shut down; retry transient failures with backoff.
+
+        With ``initial``, a failure of the first attempt is raised (to ``nursery.start``);
+        later, fatal errors go to the stream and this returns.
+        """
+        try:
+            with self._run_scope:
+                await self._loop(initial, task_status)
+        except Exception as exc:
+            if initial and not self._started:
+                raise
+            self.stream._fail(exc)
+        finally:
+            self._handle(self.proto.close("stream closed"))
+            self.release_waiters()
+            self.first_attempt.set()
+            self.finished.set()
+
+    async def _loop(self, initial: bool, task_status: trio.TaskStatus[None]) -> None:
+        while True:
+            self._handle(self.proto.connecting())
+            logger.debug("%s: connecting to %s", self.name, self.url)
+            try:
+                await self._attempt(task_status)
+            except TransportError as exc:
+                error: TransportError = exc
+            else:
+                return
+            finally:
+                self.first_attempt.set()
+            if self._closing:
+                return
+            if initial and not self._started:
+                raise error
+            self.last_error = error
+            self._handle(self.proto.disconnected(str(error)))
+            self.release_waiters()
+            self.stream._slot_down(self, error)
+            now = trio.current_time()
+            try:
+                delay = self.backoff.next_delay(now)
+            except BackoffExhausted as exc:
+                raise StreamFailed(f"{self.name}: {exc}; last error: {error}") from error
+            self.failed_attempts += 1
+            logger.warning("%s: %s; reconnecting in %.2f s", self.name, error, delay)
+            await trio.sleep(delay)
+
+    async def _attempt(self, task_status: trio.TaskStatus[None]) -> None:
+        """One socket: connect, serve until it fails; raises the one reason it ended."""
+        self._failure = None
+        try:
+            async with trio.open_nursery() as ws_nursery:
+                try:
+                    await self._serve(ws_nursery, task_status)
+                except Exception as exc:
+                    self._record(exc)
+                ws_nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            leaf = first_failure(group)
+            if self._failure is None:
+                self._failure = _as_connect_error(leaf, self.url)
+        failure = self._failure
+        if failure is not None:
+            raise failure
+
+    def _record(self, exc: Exception) -> None:
+        if self._failure is None:
+            self._failure = exc
+        if self._tasks_scope is not None:
+            self._tasks_scope.cancel()
+
+    async def _serve(self, ws_nursery: trio.Nursery, task_status: trio.TaskStatus[None]) -> None:
+        deadline = trio.current_time() + self.policy.connect_timeout
+        ws = await connect(self.connector, ws_nursery, self.url, deadline=deadline)
+        try:
+            async with trio.open_nursery() as tasks:
+                self._tasks_scope = tasks.cancel_scope
+                now = trio.current_time()
+                if self.connected_at is not None or self.ever_ready:
+                    self.reconnects += 1
+                self.connected_at = now
+                self.backoff.connected(now)
+                self._ready = trio.Event()
+                self._handle(self.proto.connected(now))
+                tasks.start_soon(self._guard, self._reader, ws)
+                tasks.start_soon(self._guard, self._writer, ws)
+                tasks.start_soon(self._guard, self._timer)
+                with trio.move_on_at(deadline):
+                    await self._ready.wait()
+                if not self.proto.ready:
+                    raise ConnectTimeout(f"{self.name}: no login reply from {self.url}")
+                logger.info("%s: connected to %s", self.name, self.url)
+                reconnect = self.ever_ready
+                self.ever_ready = True
+                self.first_attempt.set()
+                if not self._started:
+                    self._started = True
+                    task_status.started()
+                self.stream._slot_ready(self, reconnect)
+                await trio.sleep_forever()
+        except Exception as exc:
+            self._record(exc)
+        finally:
+            self._tasks_scope = None
+            self.connected_at = None
+            if self._closing and self._failure is None and not _cancelled_now():
+                await close_gracefully(ws, self.close_timeout)
+            else:
+                await abort(ws)
+
+    async def _guard(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        try:
+            await fn(*args)
+        except Exception as exc:
+            self._record(exc)
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    async def _reader(self, ws: trio_websocket.WebSocketConnection) -> None:
+        proto = self.proto
+        receive_frame = proto.receive_frame
+        routes = self.stream._routes
+        get_message = ws.get_message
+        current_time = trio.current_time
+        handle = self._handle
+        private_channels = PRIVATE_CHANNELS
+        while True:
+            try:
+                text = await get_message()
+            except trio_websocket.ConnectionClosed as exc:
+                raise connection_lost(exc) from None
+            now = current_time()
+            frame = decode(text)
+            events = receive_frame(frame, now)
+            if type(frame) is Push:
+                channel = frame.channel
+                symbol = frame.symbol
+                if channel in private_channels:
+                    sinks = routes.get((channel, None))
+                elif symbol is not None and channel != "tickers":
+                    sinks = routes.get((channel, symbol))
+                else:
+                    sinks = None
+                    for item in frame.items:
+                        for sink in routes.get((channel, getattr(item, "symbol", None)), ()):
+                            sink.deliver(item, now)
+                if sinks:
+                    for item in frame.items:
+                        for sink in sinks:
+                            sink.deliver(item, now)
+                if events:
+                    handle(events)
+            else:
+                if events:
+                    handle(events)
+                if proto.wants_write:
+                    self._write_wake.set()
+            if proto.timers_dirty:
+                self.poke()
+
+    async def _writer(self, ws: trio_websocket.WebSocketConnection) -> None:
+        proto = self.proto
+        while True:
+            self._write_wake = wake = trio.Event()
+            frames = proto.pop_frames(trio.current_time())
+            for frame in frames:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("%s: sending %s", self.name, _describe(frame))
+                try:
+                    await ws.send_message(frame)
+                except trio_websocket.ConnectionClosed as exc:
+                    raise connection_lost(exc) from None
+            if proto.timers_dirty:
+                self._timer_wake.set()
+            with trio.move_on_at(proto.send_deadline()):
+                await wake.wait()
+
+    async def _timer(self) -> None:
+        proto = self.proto
+        while True:
+            self._timer_wake = wake = trio.Event()
+            proto.timers_dirty = False
+            self._handle(proto.tick(trio.current_time()))
+            if proto.wants_write or proto.timers_dirty:
+                self._write_wake.set()
+            with trio.move_on_at(proto.timer_deadline()):
+                await wake.wait()
+
+    # -- protocol events -----------------------------------------------------------------
+
+    def _handle(self, events: Sequence[Event]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is StateChanged:
+                assert isinstance(event, StateChanged)
+                if self.proto.ready:
+                    self._ready.set()
+                self.stream._slot_state(self, event)
+            elif kind is SubscribeAccepted:
+                assert isinstance(event, SubscribeAccepted)
+                for key in event.keys:
+                    waiter = self.verdicts.pop(key, None)
+                    if waiter is not None:
+                        waiter.set()
+            elif kind is SubscriptionRefused:
+                assert isinstance(event, SubscriptionRefused)
+                logger.warning("%s: subscription refused: %s", self.name, event.message)
+                for key in event.keys:
+                    self.refusals[key] = event.message
+                self.stream._slot_refused(self, event.keys, event.message)
+                for key in event.keys:
+                    waiter = self.verdicts.pop(key, None)
+                    if waiter is not None:
+                        waiter.set()
+            elif kind is SubscriptionStale:
+                assert isinstance(event, SubscriptionStale)
+                logger.warning("%s: stale subscription: %s", self.name, event.reason)
+                self.stream._slot_stale(self, event.key, event.reason)
+            elif kind is ConnectionDead:
+                assert isinstance(event, ConnectionDead)
+                raise ConnectionLost(None, f"connection dead: {event.reason}")
+            elif kind is LoginFailed:
+                assert isinstance(event, LoginFailed)
+                text = "Authentication failed"
+                raise AuthenticationError(f"{text}: {event.message}" if event.message else text)
+            elif kind is BadFrame:
+                assert isinstance(event, BadFrame)
+                logger.warning(
+                    "%s: ignoring a bad frame (%s): %.100r",
+                    self.name,
+                    event.frame.reason,
+                    event.frame.text,
+                )
+            elif kind is ExchangeMessage:
+                assert isinstance(event, ExchangeMessage)
+                logger.warning("%s: exchange says: %s", self.name, event.message)
+
+
+def _describe(frame: str) -> str:
+    """A loggable summary of an outgoing frame (never the login's content)."""
+    if frame.startswith('{"op":"login"'):
+        return "login"
+    return frame if len(frame) <= 200 else frame[:200] + "..."
+
+
+def _as_connect_error(exc: Exception, url: str) -> Exception:
+    mapped = map_connect_error(exc, url)
+    if mapped is None:
+        return exc
+    if mapped is not exc:
+        mapped.__cause__ = exc
+    return mapped
+
+
+def wrap_unexpected(exc: BaseException) -> BitunixError:
+    """A typed error for a fatal exception (unexpected ones become BitunixInternalError)."""
+    if isinstance(exc, BitunixError):
+        return exc
+    error = BitunixInternalError()
+    error.__cause__ = exc
+    return error
