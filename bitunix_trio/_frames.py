@@ -33,6 +33,8 @@ from ._models import (
     TickerUpdate,
     TpSlOrder,
     Trade,
+)
+from ._wire import (
     parse_balance,
     parse_kline,
     parse_mark_price,
@@ -43,8 +45,8 @@ from ._models import (
     parse_ticker_summary,
     parse_tpsl,
     parse_trades,
-    to_wire,
 )
+from ._wire_encode import to_wire
 
 __all__ = [
     "ClientFrame",

@@ -75,12 +75,6 @@ from ._models import (
     Side,
     TickerUpdate,
     TimeInForce,
-    parse_rest_account,
-    parse_rest_depth,
-    parse_rest_kline,
-    parse_rest_order,
-    parse_rest_position,
-    parse_rest_ticker,
 )
 from ._rest_args import (
     check_client_id,
@@ -110,6 +104,14 @@ from ._rest_types import (
     parse_placed_order,
     parse_trading_pair,
     ticker_rows,
+)
+from ._wire_rest import (
+    parse_rest_account,
+    parse_rest_depth,
+    parse_rest_kline,
+    parse_rest_order,
+    parse_rest_position,
+    parse_rest_ticker,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "BitunixRestClient", "open_rest_client"]

@@ -45,6 +45,8 @@ from bitunix_trio._models import (
     OrderBookUpdate,
     PriceType,
     TickerSummary,
+)
+from bitunix_trio._wire_encode import (
     order_book_to_wire,
     order_to_wire,
     to_wire,

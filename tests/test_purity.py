@@ -23,6 +23,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 PURE_PATTERNS = (
     "_exceptions.py",
     "_models.py",
+    "_wire.py",
+    "_wire_encode.py",
+    "_wire_rest.py",
     "_channels.py",
     "_frames.py",
     "_protocol.py",

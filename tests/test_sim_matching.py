@@ -16,6 +16,8 @@ from bitunix_trio._models import (
     OrderStatus,
     Side,
     TimeInForce,
+)
+from bitunix_trio._wire import (
     parse_balance,
     parse_order,
     parse_position,

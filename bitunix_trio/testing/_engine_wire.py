@@ -25,6 +25,8 @@ from bitunix_trio._models import (
     StopType,
     TimeInForce,
     UpdateEvent,
+)
+from bitunix_trio._wire_encode import (
     balance_to_wire,
     order_to_wire,
     position_to_wire,

@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl
 
 import trio
 
-from bitunix_trio import _models, _signing
+from bitunix_trio import _signing, _wire_rest
 from bitunix_trio._credentials import Credentials
 
 from ._engine import ExchangeEngine, SimulatedError
@@ -339,7 +339,7 @@ class RestApp:
         else:
             symbols = list(self.engine.instruments)
         return [
-            _row(self.engine.ticker(s), _models.ticker_to_rest_wire)
+            _row(self.engine.ticker(s), _wire_rest.ticker_to_rest_wire)
             for s in symbols
             if self.engine.is_listed(s)
         ]
@@ -353,7 +353,7 @@ class RestApp:
         symbol = self._symbol(request.params.get("symbol"))
         assert symbol is not None
         depth: int | str = "max" if limit in (None, "max") else int(limit)
-        return _row(self.engine.order_book(symbol, depth), _models.order_book_to_rest_wire)
+        return _row(self.engine.order_book(symbol, depth), _wire_rest.order_book_to_rest_wire)
 
     def _kline(self, request: _Request, _key: str | None) -> Any:
         params = request.params
@@ -378,7 +378,7 @@ class RestApp:
             min(limit, 200),
             KLINE_TYPES[kind],
         )
-        return [_row(c, _models.kline_to_rest_wire) for c in candles]
+        return [_row(c, _wire_rest.kline_to_rest_wire) for c in candles]
 
     def _funding_rate(self, request: _Request, _key: str | None) -> Any:
         symbol = self._symbol(request.params.get("symbol"))
@@ -396,13 +396,13 @@ class RestApp:
         assert key is not None
         coin = _text(request.params.get("marginCoin"), "marginCoin", required=True)
         assert coin is not None
-        return _row(self.engine.balance(key, coin.upper()), _models.account_to_rest_wire)
+        return _row(self.engine.balance(key, coin.upper()), _wire_rest.account_to_rest_wire)
 
     def _pending_positions(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         symbol = self._symbol(request.params.get("symbol"), required=False)
         rows = [
-            _row(p, _models.position_to_rest_wire)
+            _row(p, _wire_rest.position_to_rest_wire)
             for p in self.engine.pending_positions(key, symbol)
         ]
         position_id = request.params.get("positionId")
@@ -412,7 +412,7 @@ class RestApp:
 
     def _page(self, request: _Request, orders: list[Any]) -> Any:
         params = request.params
-        rows = [_row(o, _models.order_to_rest_wire) for o in orders]
+        rows = [_row(o, _wire_rest.order_to_rest_wire) for o in orders]
         status = params.get("status")
         if status:
             rows = [r for r in rows if str(r.get("status", "")).rstrip("_") == status.upper()]
@@ -459,7 +459,7 @@ class RestApp:
         order = self.engine.order_detail(key, order_id, client_id)
         if order is None:
             raise SimulatedError(20007, "Order not found")
-        return _row(order, _models.order_to_rest_wire)
+        return _row(order, _wire_rest.order_to_rest_wire)
 
     def _place_order(self, request: _Request, key: str | None) -> Any:
         assert key is not None

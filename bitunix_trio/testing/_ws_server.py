@@ -45,7 +45,7 @@ from typing import Any
 import trio
 import trio_websocket
 
-from bitunix_trio import _frames, _models, _signing
+from bitunix_trio import _frames, _models, _signing, _wire_encode
 from bitunix_trio._credentials import Credentials
 
 from ._engine import ExchangeEngine
@@ -101,7 +101,7 @@ def _wire(value: object) -> Any:
     """An engine value as push data (engine values are models, or already wire dicts)."""
     if isinstance(value, dict | list):
         return value
-    return _models.to_wire(value)
+    return _wire_encode.to_wire(value)
 
 
 def market_data(engine: ExchangeEngine, channel: str, symbol: str) -> Any | None:

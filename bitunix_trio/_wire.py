@@ -1,0 +1,514 @@
+"""Parsers: WebSocket push data -> value types, and the wire's time and number helpers.
+
+The ``parse_*`` functions turn WebSocket ``data`` objects into values (``parse_order``,
+``parse_position`` and ``parse_balance`` also accept the REST keys; the ``parse_rest_*`` row
+parsers in :mod:`bitunix_trio._wire_rest` build on them). All raise :class:`ValueError`,
+:class:`KeyError`, :class:`TypeError` or ``decimal.InvalidOperation`` on bad input; the frame
+decoder turns those into a ``Malformed`` frame. Their inverses (``*_to_wire``) are in
+:mod:`bitunix_trio._wire_encode`. Also here: the time and number helpers of the wire format
+(``ms_to_datetime``, ``parse_iso_datetime``, ``format_iso_datetime``, ``kline_open_time``, ...).
+
+Live quirks handled here: enum values in any case (``Buy``/``BUY``/``buy``), the order status
+``NEW_``, ISO-8601 times with nanoseconds, ``leverage`` as a string or an integer, empty
+``["", ""]`` book levels, and REST rows whose keys differ from the WebSocket ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ._models import (
+    _EPOCH,
+    KLINE_INTERVALS,
+    AccountBalance,
+    DataSource,
+    KlineUpdate,
+    Level,
+    MarginMode,
+    MarkPriceUpdate,
+    Order,
+    OrderBookUpdate,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionMode,
+    PositionSide,
+    PriceType,
+    Side,
+    StopType,
+    TickerSummary,
+    TickerUpdate,
+    TimeInForce,
+    TpSlOrder,
+    Trade,
+    UpdateEvent,
+    _ParsingEnum,
+)
+
+_E = TypeVar("_E", bound=_ParsingEnum)
+
+
+def _enum(cls: type[_E], value: object) -> _E:
+    return cls.parse(value)
+
+
+def _opt_enum(cls: type[_E], value: object) -> _E | None:
+    """Parse an optional enum field; a missing, empty or unknown value gives None."""
+    if value is None or value == "":
+        return None
+    try:
+        return cls.parse(value)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalars
+
+_Decimal = Decimal
+_MS = timedelta(milliseconds=1)
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    """Milliseconds since the epoch as an aware UTC datetime."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(dt: datetime) -> int:
+    """An aware datetime as milliseconds since the epoch (floored)."""
+    return (dt - _EPOCH) // _MS
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """Parse an ISO-8601 time as the exchange writes it into an aware UTC datetime.
+
+    Accepts ``Z`` or an offset, no fraction or any number of fractional digits (nanoseconds
+    are truncated to microseconds); a time without zone is taken as UTC.
+    """
+    if type(text) is not str:
+        raise TypeError(f"time must be a string, not {type(text).__name__}")
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        dot = text.find(".")
+        if dot < 0:
+            raise
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end - dot - 1 <= 6:
+            raise
+        dt = datetime.fromisoformat(text[: dot + 7] + text[end:])
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    if dt.utcoffset():
+        return dt.astimezone(UTC)
+    return dt
+
+
+def format_iso_datetime(dt: datetime, fraction_digits: int | None = None) -> str:
+    """Format an aware datetime the way the exchange does: ``2026-04-07T05:47:52Z``.
+
+    ``fraction_digits=None`` writes microseconds only when non-zero; 9 writes nanoseconds
+    (as the order and position channels do), padding the microseconds with zeros.
+    """
+    dt = dt.astimezone(UTC)
+    base = (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    )
+    if fraction_digits is None:
+        return f"{base}.{dt.microsecond:06d}Z" if dt.microsecond else f"{base}Z"
+    return f"{base}.{f'{dt.microsecond:06d}000'[:fraction_digits]}Z"
+
+
+def _time_ms(value: object) -> int:
+    """A time given as int ms, a decimal string of ms, or an ISO-8601 string -> int ms."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        if value.isdigit():
+            return int(value)
+        return datetime_to_ms(parse_iso_datetime(value))
+    raise TypeError(f"time must be int or string, not {type(value).__name__}")
+
+
+def _opt_time_ms(value: object) -> int | None:
+    return None if value is None or value == "" else _time_ms(value)
+
+
+def _dec(value: object) -> Decimal:
+    """A wire number (string, int, float or Decimal) as a finite Decimal."""
+    cls = type(value)
+    if cls is str:
+        d = Decimal(value)  # type: ignore[arg-type]
+    elif cls is int:
+        return Decimal(value)  # type: ignore[arg-type]
+    elif cls is float:
+        d = Decimal(repr(value))
+    elif cls is Decimal:
+        d = value  # type: ignore[assignment]
+    else:
+        raise TypeError(f"expected a number or numeric string, not {cls.__name__}")
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return d
+
+
+def _opt_dec(value: object) -> Decimal | None:
+    return None if value is None or value == "" else _dec(value)
+
+
+def _int(value: object) -> int:
+    """An integer given as int or as a string (``"20"``, ``"20.0"``)."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        try:
+            return int(value)
+        except ValueError:
+            d = _dec(value)
+            if d != d.to_integral_value():
+                raise ValueError(f"not an integer: {value!r}") from None
+            return int(d)
+    raise TypeError(f"expected an integer, not {type(value).__name__}")
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None or value == "" else _int(value)
+
+
+def _str(value: object) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, not {type(value).__name__}")
+    return value
+
+
+def _id(value: object) -> str:
+    """An identifier sent as a string or a number."""
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    raise TypeError(f"expected an id, not {type(value).__name__}")
+
+
+def _opt_id(value: object) -> str | None:
+    return None if value is None or value == "" else _id(value)
+
+
+def _bool(value: object) -> bool:
+    if value is True or value is False:
+        return value
+    if value in ("true", "True", "TRUE", 1, "1"):
+        return True
+    if value in ("false", "False", "FALSE", 0, "0", None, ""):
+        return False
+    raise ValueError(f"expected a boolean, not {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kline buckets
+
+_MONDAY_OFFSET_MS = 4 * 86_400_000  # 1970-01-05 was the first Monday after the epoch
+
+
+def kline_open_time(ts: int, interval: str) -> int:
+    """Start (ms) of the candle of ``interval`` that contains ``ts``.
+
+    Buckets are aligned to the epoch in UTC, except ``1week`` (weeks start on Monday 00:00
+    UTC) and ``1month`` (the first day of the calendar month, 00:00 UTC). The exchange does not
+    document its own alignment; these are the conventional ones. ``3day`` buckets are counted
+    from 1970-01-01.
+    """
+    length = KLINE_INTERVALS[interval]
+    if length == 0:
+        dt = ms_to_datetime(ts)
+        return datetime_to_ms(datetime(dt.year, dt.month, 1, tzinfo=UTC))
+    if interval == "1week":
+        return ts - (ts - _MONDAY_OFFSET_MS) % length
+    return ts - ts % length
+
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket push data -> values
+
+_WS = DataSource.WEBSOCKET
+_REST = DataSource.REST
+
+
+def parse_ticker(
+    data: Mapping[str, Any], ts: int, symbol: str | None = None, source: DataSource = _WS
+) -> TickerUpdate:
+    """``ticker`` push data -> TickerUpdate (``data.s`` wins over the envelope symbol)."""
+    s = data.get("s") or symbol
+    return TickerUpdate(
+        _str(s),
+        _dec(data["la"]),
+        _dec(data["o"]),
+        _dec(data["h"]),
+        _dec(data["l"]),
+        _dec(data["b"]),
+        _dec(data["q"]),
+        _dec(data["r"]),
+        ts,
+        source,
+    )
+
+
+def parse_ticker_summary(
+    data: Mapping[str, Any], ts: int, symbol: str | None = None, source: DataSource = _WS
+) -> TickerSummary:
+    """One entry of a ``tickers`` push -> TickerSummary."""
+    get = data.get
+    return TickerSummary(
+        _str(get("s") or symbol),
+        _dec(data["la"]),
+        _dec(data["o"]),
+        _dec(data["h"]),
+        _dec(data["l"]),
+        _dec(data["b"]),
+        _dec(data["q"]),
+        _dec(data["r"]),
+        _opt_dec(get("bd")),
+        _opt_dec(get("ak")),
+        _opt_dec(get("bv")),
+        _opt_dec(get("av")),
+        ts,
+        source,
+    )
+
+
+def parse_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
+    """Book levels ``[[price, qty], ...]`` -> ``((Decimal, Decimal), ...)``.
+
+    Empty levels (``["", ""]``, sent for unknown symbols) are dropped.
+    """
+    if not isinstance(raw, list | tuple):
+        raise TypeError(f"book side must be a list, not {type(raw).__name__}")
+    out: list[Level] = []
+    append = out.append
+    for price, qty in raw:
+        # Fast path: both strings (as the exchange sends them), finite, non-empty.
+        if price.__class__ is str and qty.__class__ is str and price and qty:
+            p = _Decimal(price)
+            q = _Decimal(qty)
+            if p.is_finite() and q.is_finite():
+                append((p, q))
+                continue
+        if price == "" or qty == "":
+            continue
+        append((_dec(price), _dec(qty)))
+    return tuple(out)
+
+
+def parse_order_book(
+    data: Mapping[str, Any],
+    ts: int,
+    symbol: str | None,
+    depth: int | None,
+    source: DataSource = _WS,
+) -> OrderBookUpdate:
+    """``depth_book*`` push data ``{"b": [...], "a": [...]}`` -> OrderBookUpdate.
+
+    A frame without a symbol (sent when none was subscribed) gives ``symbol=""``.
+    """
+    return OrderBookUpdate(
+        "" if symbol is None else _str(symbol),
+        parse_levels(data["b"]),
+        parse_levels(data["a"]),
+        depth,
+        ts,
+        source,
+    )
+
+
+def parse_trade(item: Mapping[str, Any], ts: int, symbol: str, source: DataSource = _WS) -> Trade:
+    """One entry of a ``trade`` push -> Trade."""
+    return Trade(
+        _str(symbol),
+        _dec(item["p"]),
+        _dec(item["v"]),
+        _enum(Side, item["s"]),
+        parse_iso_datetime(item["t"]),
+        ts,
+        source,
+    )
+
+
+def parse_trades(
+    data: Sequence[Mapping[str, Any]], ts: int, symbol: str, source: DataSource = _WS
+) -> tuple[Trade, ...]:
+    """``trade`` push data (a list) -> one Trade per entry."""
+    if not isinstance(data, list):
+        raise TypeError("trade data must be a list")
+    return tuple([parse_trade(item, ts, symbol, source) for item in data])
+
+
+def parse_kline(
+    data: Mapping[str, Any],
+    ts: int,
+    symbol: str,
+    interval: str,
+    price_type: PriceType = PriceType.MARKET,
+    source: DataSource = _WS,
+) -> KlineUpdate:
+    """``market_kline_*``/``mark_kline_*`` push data -> KlineUpdate (bucket derived from ts)."""
+    return KlineUpdate(
+        _str(symbol),
+        interval,
+        price_type,
+        _dec(data["o"]),
+        _dec(data["h"]),
+        _dec(data["l"]),
+        _dec(data["c"]),
+        _dec(data["b"]),
+        _dec(data["q"]),
+        kline_open_time(ts, interval),
+        ts,
+        source,
+    )
+
+
+def parse_mark_price(
+    data: Mapping[str, Any], ts: int, symbol: str, source: DataSource = _WS
+) -> MarkPriceUpdate:
+    """``price`` push data -> MarkPriceUpdate."""
+    return MarkPriceUpdate(
+        _str(symbol),
+        _dec(data["mp"]),
+        _dec(data["ip"]),
+        _dec(data["fr"]),
+        parse_iso_datetime(data["ft"]),
+        parse_iso_datetime(data["nft"]),
+        ts,
+        source,
+    )
+
+
+def parse_order(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Order:
+    """``order`` push data -> Order. Also accepts REST keys (see :func:`parse_rest_order`)."""
+    get = data.get
+    filled = get("dealAmount")
+    if filled is None:
+        filled = get("tradeQty")
+    reduce_only = get("reductionOnly")
+    if reduce_only is None:
+        reduce_only = get("reduceOnly")
+    return Order(
+        order_id=_id(data["orderId"]),
+        client_id=_opt_id(get("clientId")),
+        symbol=_str(data["symbol"]),
+        side=_enum(Side, data["side"]),
+        order_type=_enum(OrderType, data["type"] if "type" in data else data["orderType"]),
+        status=OrderStatus.parse_lenient(
+            data["orderStatus"] if "orderStatus" in data else data["status"]
+        ),
+        price=_opt_dec(get("price")),
+        qty=_dec(data["qty"]),
+        filled_qty=Decimal(0) if filled is None or filled == "" else _dec(filled),
+        average_price=_opt_dec(get("averagePrice")),
+        fee=_opt_dec(get("fee")),
+        reduce_only=_bool(reduce_only),
+        time_in_force=_opt_enum(TimeInForce, get("effect")),
+        leverage=_opt_int(get("leverage")),
+        margin_mode=_opt_enum(MarginMode, get("positionType") or get("marginMode")),
+        position_mode=_opt_enum(PositionMode, get("positionMode")),
+        event=_opt_enum(UpdateEvent, get("event")),
+        created_ms=_opt_time_ms(get("ctime")),
+        updated_ms=_opt_time_ms(get("mtime")),
+        ts=ts,
+        source=source,
+        realized_pnl=_opt_dec(get("realizedPNL")),
+        tp_price=_opt_dec(get("tpPrice")),
+        tp_stop_type=_opt_enum(StopType, get("tpStopType")),
+        tp_order_type=_opt_enum(OrderType, get("tpOrderType")),
+        tp_order_price=_opt_dec(get("tpOrderPrice")),
+        sl_price=_opt_dec(get("slPrice")),
+        sl_stop_type=_opt_enum(StopType, get("slStopType")),
+        sl_order_type=_opt_enum(OrderType, get("slOrderType")),
+        sl_order_price=_opt_dec(get("slOrderPrice")),
+    )
+
+
+def parse_position(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Position:
+    """``position`` push data -> Position. Also accepts REST keys."""
+    get = data.get
+    return Position(
+        position_id=_id(data["positionId"]),
+        symbol=_str(data["symbol"]),
+        side=_enum(PositionSide, data["side"]),
+        qty=_dec(data["qty"]),
+        entry_value=_opt_dec(get("entryValue")),
+        average_price=_opt_dec(get("avgOpenPrice")),
+        leverage=_opt_int(get("leverage")),
+        margin=_opt_dec(get("margin")),
+        margin_mode=_opt_enum(MarginMode, get("marginMode")),
+        position_mode=_opt_enum(PositionMode, get("positionMode")),
+        realized_pnl=_opt_dec(get("realizedPNL")),
+        unrealized_pnl=_opt_dec(get("unrealizedPNL")),
+        fee=_opt_dec(get("fee")),
+        funding=_opt_dec(get("funding")),
+        liquidation_price=_opt_dec(get("liqPrice")),
+        event=_opt_enum(UpdateEvent, get("event")),
+        ts=ts,
+        source=source,
+        created_ms=_opt_time_ms(get("ctime")),
+        updated_ms=_opt_time_ms(get("mtime")),
+        margin_rate=_opt_dec(get("marginRate")),
+    )
+
+
+def parse_balance(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> AccountBalance:
+    """``balance`` push data -> AccountBalance. Also accepts the REST account keys."""
+    get = data.get
+    return AccountBalance(
+        coin=_str(data["coin"] if "coin" in data else data["marginCoin"]),
+        available=_dec(data["available"]),
+        frozen=_opt_dec(get("frozen")),
+        margin=_opt_dec(get("margin")),
+        ts=ts,
+        source=source,
+        isolation_frozen=_opt_dec(get("isolationFrozen")),
+        cross_frozen=_opt_dec(get("crossFrozen")),
+        isolation_margin=_opt_dec(get("isolationMargin")),
+        cross_margin=_opt_dec(get("crossMargin")),
+        experience_money=_opt_dec(get("expMoney")),
+        transfer=_opt_dec(get("transfer")),
+        bonus=_opt_dec(get("bonus")),
+        cross_unrealized_pnl=_opt_dec(get("crossUnrealizedPNL")),
+        isolation_unrealized_pnl=_opt_dec(get("isolationUnrealizedPNL")),
+        position_mode=_opt_enum(PositionMode, get("positionMode")),
+    )
+
+
+def parse_tpsl(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> TpSlOrder:
+    """``tpsl`` push data -> TpSlOrder."""
+    get = data.get
+    tpsl_type = get("type")
+    return TpSlOrder(
+        order_id=_id(data["orderId"]),
+        position_id=_opt_id(get("positionId")),
+        symbol=_str(data["symbol"]),
+        side=_opt_enum(Side, get("side")),
+        status=OrderStatus.parse_lenient(data["status"]),
+        event=_opt_enum(UpdateEvent, get("event")),
+        tpsl_type=None if tpsl_type is None else _str(tpsl_type),
+        leverage=_opt_int(get("leverage")),
+        position_mode=_opt_enum(PositionMode, get("positionMode")),
+        tp_qty=_opt_dec(get("tpQty")),
+        sl_qty=_opt_dec(get("slQty")),
+        tp_price=_opt_dec(get("tpPrice")),
+        tp_stop_type=_opt_enum(StopType, get("tpStopType")),
+        tp_order_type=_opt_enum(OrderType, get("tpOrderType")),
+        tp_order_price=_opt_dec(get("tpOrderPrice")),
+        sl_price=_opt_dec(get("slPrice")),
+        sl_stop_type=_opt_enum(StopType, get("slStopType")),
+        sl_order_type=_opt_enum(OrderType, get("slOrderType")),
+        sl_order_price=_opt_dec(get("slOrderPrice")),
+        created_ms=_opt_time_ms(get("ctime")),
+        ts=ts,
+        source=source,
+    )
