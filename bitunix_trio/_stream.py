@@ -567,7 +567,7 @@ class BitunixStream:
                 await self._start_initial(supervisor)
                 task_status.started()
         except BaseExceptionGroup as group:
-            raise first_failure(group) from None
+            _reraise(first_failure(group))
 
     async def _start_initial(self, supervisor: trio.Nursery) -> None:
         slots = [self._new_public_slot(0)]
