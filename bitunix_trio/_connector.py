@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ssl
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
@@ -50,13 +51,38 @@ class Connector(Protocol):
 
 
 async def default_connector(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
-    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``)."""
-    return await trio_websocket.connect_websocket_url(
-        nursery,
-        url,
-        message_queue_size=MESSAGE_QUEUE_SIZE,
-        max_message_size=MAX_MESSAGE_SIZE,
-    )
+    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``).
+
+    The transport is opened here rather than by ``connect_websocket_url``, so that it is
+    closed when the handshake fails (trio-websocket leaves it open on a rejection).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("ws", "wss") or not host:
+        raise ConfigurationError(f"not a WebSocket URL: {url!r}")
+    secure = parts.scheme == "wss"
+    port = parts.port or (443 if secure else 80)
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
+    if secure:
+        stream = await trio.open_ssl_over_tcp_stream(
+            host, port, ssl_context=ssl.create_default_context(), https_compatible=True
+        )
+    else:
+        stream = await trio.open_tcp_stream(host, port)
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    try:
+        return await trio_websocket.wrap_client_stream(
+            nursery,
+            stream,
+            host_header,
+            resource,
+            message_queue_size=MESSAGE_QUEUE_SIZE,
+            max_message_size=MAX_MESSAGE_SIZE,
+        )
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
 
 
 def check_ws_url(url: object, name: str) -> str:

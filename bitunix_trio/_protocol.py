@@ -295,6 +295,7 @@ class ConnectionProtocol:
         self.messages_received = 0
         self.pushes_received = 0
         self.bad_frames = 0
+        self.unmatched_pongs = 0
         self.frames_sent = 0
         self.connections = 0
         self.last_message_at: float | None = None
@@ -471,7 +472,7 @@ class ConnectionProtocol:
         if type(frame) is Push:
             return self._push(frame, now)
         if type(frame) is Pong:
-            return self._pong(now)
+            return self._pong(frame.pong, now)
         if type(frame) is Greeting:
             if self.private and self.state is ConnectionState.CONNECTED:
                 self._greeting_deadline = None
@@ -520,10 +521,17 @@ class ConnectionProtocol:
             return [*events, *self._check_stale(now)]
         return events
 
-    def _pong(self, now: float) -> Sequence[Event]:
-        if not self._pings:
+    def _pong(self, value: int | None, now: float) -> Sequence[Event]:
+        # The reply echoes our value: replies answer pings in order, so drop every ping up
+        # to the one answered. A reply matching no ping (or without a value) is ignored.
+        pings = self._pings
+        if not any(ping[0] == value for ping in pings):
+            self.unmatched_pongs += 1
             return _NO_EVENTS
-        _value, _sent, watermark = self._pings.popleft()
+        while True:
+            sent_value, _sent, watermark = pings.popleft()
+            if sent_value == value:
+                break
         events: list[Event] = []
         accepted: list[Key] = []
         while self._batches and self._batches[0][0] <= watermark:

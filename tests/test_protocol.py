@@ -39,7 +39,7 @@ def push(symbol: str, data: object = BOOK, channel: str = "depth_book15") -> str
     return _frames.encode_push(channel, symbol, 1_700_000_000_000, data)
 
 
-def pong(value: int = 1) -> str:
+def pong(value: int = 1_700_000_000) -> str:
     return _frames.encode_pong(value, 1)
 
 
@@ -428,3 +428,15 @@ def test_private_pushes_route_by_channel(private_push: bool) -> None:
     events = p.receive_text(_frames.encode_push("balance", None, 1, data), 0.5)
     assert isinstance(events[0], _frames.Push)
     assert events[1:] == [SubscribeAccepted((("balance", None),))]
+
+
+def test_pong_must_echo_a_ping() -> None:
+    p = started(public(), 0.0)
+    assert ops(p.pop_frames(15.0)) == ["ping"]
+    value = json.loads(_frames.encode_ping(1_700_000_000))["ping"]
+    assert p.receive_text('{"op":"ping","pong":"x"}', 15.1) == []
+    assert p.receive_text(_frames.encode_pong(value + 1, 1), 15.1) == []
+    assert p.unmatched_pongs == 2
+    assert p.timer_deadline() == 20.0  # still waiting
+    p.receive_text(_frames.encode_pong(value, 1), 15.2)
+    assert p.timer_deadline() == float("inf")

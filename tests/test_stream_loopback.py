@@ -1,0 +1,175 @@
+"""The streaming client against the simulated exchange on 127.0.0.1: sharding, private
+channels, slow consumers and a clean teardown (outcomes, not times)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from bitunix_trio._channel_errors import ConsumerTooSlow
+from bitunix_trio._channels import (
+    Balance,
+    ChannelSpec,
+    Kline,
+    MarkPrice,
+    OrderBook,
+    Orders,
+    Positions,
+    Ticker,
+    Trades,
+)
+from bitunix_trio._config import HeartbeatConfig
+from bitunix_trio._models import KLINE_INTERVALS
+from bitunix_trio._protocol import ConnectionState
+from bitunix_trio._stream import BitunixStream, open_bitunix_stream
+from bitunix_trio.testing import SimulatedExchange
+
+pytestmark = pytest.mark.loopback
+
+S = ConnectionState
+LISTED = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+
+
+def open_stream(
+    sim: SimulatedExchange, **kwargs: Any
+) -> AbstractAsyncContextManager[BitunixStream]:
+    kwargs.setdefault("rng", random.Random(9))
+    kwargs.setdefault("close_timeout", 1.0)
+    return open_bitunix_stream(
+        kwargs.pop("credentials", None), sim.public_url, sim.private_url, sim.rest_url, **kwargs
+    )
+
+
+def open_fds() -> int | None:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:  # pragma: no cover - not Linux
+        return None
+
+
+def all_tasks() -> Iterator[trio.lowlevel.Task]:
+    def walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:
+        yield task
+        for nursery in task.child_nurseries:
+            for child in nursery.child_tasks:
+                yield from walk(child)
+
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    yield from walk(root)
+
+
+def library_tasks() -> list[str]:
+    prefixes = ("bitunix_trio._stream", "bitunix_trio._supervisor", "trio_websocket")
+    return sorted(task.name for task in all_tasks() if task.name.startswith(prefixes))
+
+
+def many_specs() -> list[ChannelSpec[Any]]:
+    """350 distinct public subscriptions; the last ones on listed symbols (they stream)."""
+    unknown: list[ChannelSpec[Any]] = [Ticker(f"NOPE{i}USDT") for i in range(350)]
+    listed: list[ChannelSpec[Any]] = []
+    for symbol in LISTED:
+        listed += [OrderBook(symbol, depth=d) for d in (1, 5, 15)]
+        listed += [Ticker(symbol), MarkPrice(symbol)]
+        listed += [Kline(symbol, interval) for interval in sorted(KLINE_INTERVALS)[:5]]
+    return unknown[: 350 - len(listed)] + listed
+
+
+async def test_350_subscriptions_over_two_connections(sim: SimulatedExchange) -> None:
+    specs = many_specs()
+    assert len(set(specs)) == 350
+    heartbeat = HeartbeatConfig(stale_after=30.0)
+    with trio.fail_after(15):
+        async with (
+            open_stream(sim, heartbeat=heartbeat) as stream,
+            stream.subscribe_many(specs) as channels,
+        ):
+            streams = sorted(len(c.streams) for c in sim.connections)
+            assert streams == [50, 300]
+            first, last = channels[0], channels[-1]
+            assert (await last.receive()).symbol == "XRPUSDT"  # from the second connection
+            stats = stream.statistics()
+            assert [c.name for c in stats.connections] == ["public#0", "public#1"]
+            assert [c.subscriptions for c in stats.connections] == [300, 50]
+            assert stats.subscriptions == 350
+            assert stream.state is S.CONNECTED
+            assert first.statistics().received == 0  # an unknown symbol: nothing yet
+        refused = [f for f in sim.recorder.ws_frames() if '"result":false' in f.text]
+        assert refused == []
+
+
+async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> None:
+    before = open_fds()
+    async with (
+        open_stream(sim, credentials=sim.credentials) as stream,
+        stream.subscribe(OrderBook("BTCUSDT")) as books,
+        stream.subscribe(Orders()),
+    ):
+        await books.receive()
+        assert sim.connection_count == 2
+        assert library_tasks() != []
+    with trio.fail_after(5):
+        await sim.wait_for_connections(0)
+    await trio.testing.wait_all_tasks_blocked()
+    assert library_tasks() == []
+    closed = [c.end for c in sim.recorder.connections]
+    assert closed == ["closed", "closed"]  # close handshakes, not drops
+    if before is not None:
+        assert open_fds() == before
+
+
+async def test_private_channels_after_login(sim: SimulatedExchange) -> None:
+    with trio.fail_after(15):
+        async with (
+            open_stream(sim, credentials=sim.credentials) as stream,
+            stream.subscribe(Orders()) as orders,
+            stream.subscribe(Positions()) as positions,
+            stream.subscribe(Balance()) as balances,
+        ):
+            assert stream.state is S.AUTHENTICATED
+            balance = sim.credit("USDT", Decimal("25"))
+            update = await balances.receive()
+            assert (update.coin, update.available) == ("USDT", balance.available)
+            placed = await stream.rest.place_order(
+                "BTCUSDT", "BUY", "LIMIT", Decimal("0.01"), Decimal("1000"), client_id="c-1"
+            )
+            order = await orders.receive()
+            assert (order.symbol, order.client_id) == ("BTCUSDT", "c-1")
+            assert order.order_id == placed.order_id
+            sim.set_position("ETHUSDT", "LONG", "0.5", "2000")
+            position = await positions.receive()
+            assert (position.symbol, position.qty) == ("ETHUSDT", Decimal("0.5"))
+    logins = [f for f in sim.recorder.ws_frames(path="/private/") if f.op == "login"]
+    assert len(logins) == 1
+
+
+async def test_slow_consumers_stay_bounded_and_others_go_on(sim: SimulatedExchange) -> None:
+    with trio.fail_after(15):
+        async with (
+            open_stream(sim) as stream,
+            stream.subscribe(Trades("BTCUSDT"), buffer=3) as trades,
+            stream.subscribe(OrderBook("ETHUSDT"), buffer=2) as books,
+            stream.subscribe(Ticker("BTCUSDT")) as tickers,
+        ):
+            while trades.error is None:  # never read: the lossless channel gives up
+                await tickers.receive()
+            while books.statistics().dropped < 5:  # never read: the book conflates
+                await tickers.receive()
+            assert trades.statistics().buffer_used == 3
+            assert books.statistics().buffer_used == 2
+            for _ in range(3):
+                await trades.receive()
+            with pytest.raises(ConsumerTooSlow):
+                await trades.receive()
+            newest = books.statistics().received
+            await tickers.receive()
+            assert stream.state is S.CONNECTED
+            assert books.statistics().received >= newest
