@@ -1,0 +1,225 @@
+"""Clients of the firehose: one run of each variant, for throughput or latency.
+
+Every run is timed the same way: from the send time of the first frame (stamped by the server
+on the shared monotonic clock) to the moment the consumer is done with the last one. The first
+and the last frames are trades, which no variant may drop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+import trio_websocket
+
+from bitunix_trio import MarkPrice, OrderBook, Ticker, Trades
+from bitunix_trio._frames import Push, decode, encode_subscribe
+
+from ._wire import SYMBOL, TRADES_PER_PUSH, FeedParams, count_by_stream, now_us
+
+__all__ = [
+    "LOOPBACK_REST",
+    "SPECS",
+    "LibraryUnavailable",
+    "RunResult",
+    "bare_run",
+    "library_run",
+    "load_library",
+    "queue_size",
+    "subscription_stats",
+]
+
+#: Dummy REST address for the stream (never used by these benchmarks, but never the internet).
+LOOPBACK_REST = "http://127.0.0.1:9"
+
+SPECS: dict[str, Any] = {
+    "trade": Trades(SYMBOL),
+    "depth_book15": OrderBook(SYMBOL, depth=15),
+    "ticker": Ticker(SYMBOL),
+    "price": MarkPrice(SYMBOL),
+}
+
+
+class LibraryUnavailable(Exception):
+    """``open_bitunix_stream`` cannot be imported."""
+
+
+@dataclass
+class RunResult:
+    """What one run measured.
+
+    Attributes:
+        frames: frames the server sent.
+        elapsed_s: first frame sent -> last frame consumed.
+        latencies_us: per consumed value, when recorded.
+        details: anything else worth keeping (drops, malformed frames, statistics).
+    """
+
+    frames: int
+    elapsed_s: float
+    latencies_us: list[int] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frames_per_s(self) -> float:
+        """Frames per second over the run."""
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def queue_size() -> int:
+    """trio-websocket's message queue size as the library configures it (the bare loops use
+    the same, so that only the hot path differs)."""
+    try:
+        connector = importlib.import_module("bitunix_trio._connector")
+    except ImportError:
+        return int(trio_websocket._impl.MESSAGE_QUEUE_SIZE)
+    return int(getattr(connector, "MESSAGE_QUEUE_SIZE", trio_websocket._impl.MESSAGE_QUEUE_SIZE))
+
+
+def load_library() -> Callable[..., Any]:
+    """``open_bitunix_stream``, or raise LibraryUnavailable with the reason."""
+    try:
+        module = importlib.import_module("bitunix_trio._stream")
+        opener: Callable[..., Any] = module.open_bitunix_stream
+    except (ImportError, AttributeError) as exc:
+        raise LibraryUnavailable(
+            f"bitunix_trio._stream.open_bitunix_stream is not available ({exc})"
+        ) from exc
+    return opener
+
+
+def _deadline(params: FeedParams) -> float:
+    """A generous bound on one run, so that nothing can hang."""
+    return 30.0 + params.frames * 1e-3 + params.frames * params.pace_us * 1e-6
+
+
+# --- bare trio-websocket loops -------------------------------------------------------------
+
+
+async def bare_run(port: int, params: FeedParams, *, use_decoder: bool, latency: bool) -> RunResult:
+    """A bare receive loop: ``json.loads`` (or ``decode``) each frame, nothing else."""
+    keys: list[tuple[str, str | None]] = sorted(params.keys)
+    latencies: list[int] | None = [] if latency else None
+    with trio.fail_after(_deadline(params)):
+        async with trio_websocket.open_websocket_url(
+            params.url(port),
+            message_queue_size=queue_size(),
+            connect_timeout=10,
+            disconnect_timeout=5,
+        ) as ws:
+            await ws.get_message()  # greeting
+            await ws.send_message(encode_subscribe(keys))
+            if use_decoder:
+                first, end, bad = await _decoder_loop(ws, params.frames, latencies)
+            else:
+                first, end, bad = await _json_loop(ws, params.frames, latencies)
+    return RunResult(params.frames, (end - first) / 1e6, latencies, {"not_push": bad})
+
+
+async def _json_loop(
+    ws: trio_websocket.WebSocketConnection, n: int, latencies: list[int] | None
+) -> tuple[int, int, int]:
+    get, loads = ws.get_message, json.loads
+    first: int = loads(await get())["ts"]
+    if latencies is None:
+        for _ in range(n - 1):
+            loads(await get())
+    else:
+        latencies.append(now_us() - first)
+        for _ in range(n - 1):
+            obj = loads(await get())
+            latencies.append(now_us() - obj["ts"])
+    return first, now_us(), 0
+
+
+async def _decoder_loop(
+    ws: trio_websocket.WebSocketConnection, n: int, latencies: list[int] | None
+) -> tuple[int, int, int]:
+    get = ws.get_message
+    bad = 0
+    frame = decode(await get())
+    if type(frame) is not Push:
+        raise RuntimeError(f"the first frame did not decode to a Push: {frame!r}")
+    first = frame.ts
+    if latencies is None:
+        for _ in range(n - 1):
+            if type(decode(await get())) is not Push:
+                bad += 1
+    else:
+        latencies.append(now_us() - first)
+        for _ in range(n - 1):
+            frame = decode(await get())
+            if type(frame) is Push:
+                latencies.append(now_us() - frame.ts)
+            else:
+                bad += 1
+    return first, now_us(), bad
+
+
+# --- the library ---------------------------------------------------------------------------
+
+
+async def library_run(
+    port: int, params: FeedParams, *, latency: bool, buffer_size: int | None = None
+) -> RunResult:
+    """``open_bitunix_stream`` subscribed to every stream of the feed, one consumer task per
+    subscription channel; done when the last trade has been taken."""
+    opener = load_library()
+    url = params.url(port)
+    expected = count_by_stream(params.frames, params.streams)["trade"] * TRADES_PER_PUSH
+    latencies: list[int] | None = [] if latency else None
+    marks: dict[str, int] = {}
+    done = trio.Event()
+    options: dict[str, Any] = {"public_url": url, "private_url": url, "rest_url": LOOPBACK_REST}
+    if buffer_size is not None:
+        options["buffer_size"] = buffer_size
+
+    async def trades(channel: trio.abc.ReceiveChannel[Any]) -> None:
+        taken = 0
+        async for trade in channel:
+            if taken == 0:
+                marks["first"] = trade.ts
+            taken += 1
+            if latencies is not None:
+                latencies.append(now_us() - trade.ts)
+            if taken == expected:
+                marks["end"] = now_us()
+                done.set()
+                return
+
+    async def drain(channel: trio.abc.ReceiveChannel[Any]) -> None:
+        if latencies is None:
+            async for _ in channel:
+                pass
+        else:
+            async for value in channel:
+                latencies.append(now_us() - value.ts)
+
+    with trio.fail_after(_deadline(params)):
+        async with opener(**options) as stream:
+            specs = [SPECS[channel] for channel in params.streams]
+            async with stream.subscribe_many(specs) as channels:
+                async with trio.open_nursery() as nursery:
+                    for channel_name, channel in zip(params.streams, channels, strict=True):
+                        nursery.start_soon(trades if channel_name == "trade" else drain, channel)
+                    await done.wait()
+                    nursery.cancel_scope.cancel()
+                stats = {
+                    name: subscription_stats(c)
+                    for name, c in zip(params.streams, channels, strict=True)
+                }
+    return RunResult(params.frames, (marks["end"] - marks["first"]) / 1e6, latencies, stats)
+
+
+def subscription_stats(channel: Any) -> dict[str, Any]:
+    """A subscription's statistics as plain JSON values."""
+    stats = channel.statistics()
+    keep = ("received", "taken", "dropped", "buffer_used", "buffer_size", "error")
+    out = {name: getattr(stats, name, None) for name in keep}
+    overflow = getattr(stats, "overflow", None)
+    out["overflow"] = getattr(overflow, "value", overflow)
+    return out
