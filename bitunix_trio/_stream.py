@@ -636,10 +636,11 @@ def _collapse(
     for leaf in leaves:
         if isinstance(leaf, KeyboardInterrupt):
             _reraise(leaf)
-    if user_error is not None and (
-        any(e is user_error for e in group.exceptions) or any(e is user_error for e in leaves)
-    ):
-        _reraise(user_error)
+    if user_error is not None:
+        # Trio may rebuild a group on its way out (``split``); its leaves stay the same.
+        found = {id(leaf) for leaf in leaves}
+        if all(id(leaf) in found for leaf in _leaves(user_error)):
+            _reraise(user_error)
     real = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
     if not real:
         _reraise(leaves[0])

@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionSlot", "first_failure", "logger", "wrap_unexpected"]
 
 logger = logging.getLogger("bitunix_trio")
+# A library leaves output to the application: without a configured handler, say nothing.
+logger.addHandler(logging.NullHandler())
 
 _INF = float("inf")
 

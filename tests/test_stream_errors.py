@@ -306,3 +306,19 @@ async def test_use_after_close(
     with pytest.raises(StreamClosed):
         stream.subscribe(Ticker("BTCUSDT"))
     assert stream.state is S.CLOSED
+
+
+async def test_user_exception_group_leaves_unchanged(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def boom() -> None:
+        raise AttributeError("in a task of the body")
+
+    async def body() -> None:
+        async with open_stream(memory_sim), trio.open_nursery() as nursery:
+            nursery.start_soon(boom)
+
+    with pytest.raises(ExceptionGroup) as info:
+        await body()
+    assert info.group_contains(AttributeError, match="in a task of the body", depth=1)
+    await settle(memory_sim)
