@@ -89,7 +89,7 @@ def _throughput(result: dict[str, Any]) -> list[str]:
     for name, label in labels.items():
         variant = result["variants"][name]
         if variant["status"] != "ok":
-            lines.append(f"  {label:<44}{_status_line(variant)}")
+            lines.append(f"  {label:<44}  {_status_line(variant)}")
             continue
         busy = variant["server_busy"]
         lines.append(
