@@ -317,6 +317,7 @@ async def poll_market(
     on_unavailable: Callable[[ChannelSpec[Any], str], object],
     max_rate: float | None = DEFAULT_POLL_RATE,
     max_backoff: float = DEFAULT_MAX_BACKOFF,
+    on_error: Callable[[BitunixError | None], object] | None = None,
 ) -> NoReturn:
     """Feed market subscriptions from REST until cancelled.
 
@@ -333,6 +334,8 @@ async def poll_market(
     limiter). A round that fails as a whole (REST down, rate limited, a timeout) is logged
     and the next one waits ``interval * 2**n`` seconds (at most ``max_backoff``); an error
     of one request (e.g. an unknown symbol) is logged once and the round goes on.
+    ``on_error(exc)`` is told when rounds start failing, ``on_error(None)`` when they work
+    again.
     """
     if not interval > 0 or not math.isfinite(interval):
         raise ConfigurationError(f"interval must be a positive number, got {interval!r}")
@@ -354,9 +357,13 @@ async def poll_market(
                 delay,
             )
             next_round = trio.current_time() + delay
+            if failures == 1 and on_error is not None:
+                on_error(exc)
         else:
             if failures:
                 logger.info("REST fallback: polling works again")
+                if on_error is not None:
+                    on_error(None)
             failures = 0
             next_round = max(next_round + interval, trio.current_time())
 

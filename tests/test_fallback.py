@@ -226,8 +226,15 @@ async def test_poll_market_rest_down_backs_off(
     memory_sim.rest_down()
     sink = Sink()
     specs = [Ticker("BTCUSDT"), OrderBook("BTCUSDT")]
+    errors: list[tuple[float, str]] = []
+
+    def on_error(exc: Exception | None) -> None:
+        errors.append((trio.current_time(), type(exc).__name__))
+
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(lambda: poll_market(rest, lambda: specs, sink, on_unavailable=ignore))
+        nursery.start_soon(
+            lambda: poll_market(rest, lambda: specs, sink, on_unavailable=ignore, on_error=on_error)
+        )
         await trio.sleep(60)
         # Each failed call is retried by the client (0.5, 1, 2 s: 4 requests, 3.5 s), then
         # the next round waits 1, 2, 4, 8, 16 s: rounds at 0, 4.5, 10, 17.5, 29, 48.5.
@@ -239,6 +246,8 @@ async def test_poll_market_rest_down_backs_off(
         await trio.sleep(30)  # the round at 82 (52 + 30) works; then one per second again
         nursery.cancel_scope.cancel()
     assert sink.times(("ticker", "BTCUSDT"))[:3] == [82.0, 83.0, 84.0]
+    # told once each way: when the first round fails, and when a round (82.0 to 82.2) works
+    assert errors == [(3.5, "RestError"), (82.2, "NoneType")]
     assert all(v.source is REST for v in sink.values())
     failures = [r for r in caplog.records if "polling failed" in r.getMessage()]
     assert len(failures) == 6
