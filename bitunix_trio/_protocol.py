@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 from ._config import DEFAULT_HEARTBEAT, HeartbeatConfig
 from ._frames import (
+    PRIVATE_CHANNELS,
     ErrorFrame,
     Greeting,
     LoginReply,
@@ -467,10 +468,10 @@ class ConnectionProtocol:
 
     def receive_frame(self, frame: ServerFrame, now: float) -> Sequence[Event]:
         """Take in one decoded frame (the reader routes pushes itself)."""
-        self.messages_received += 1
-        self.last_message_at = now
         if type(frame) is Push:
             return self._push(frame, now)
+        self.messages_received += 1
+        self.last_message_at = now
         if type(frame) is Pong:
             return self._pong(frame.pong, now)
         if type(frame) is Greeting:
@@ -491,35 +492,52 @@ class ConnectionProtocol:
         return [BadFrame(frame)]
 
     def _push(self, push: Push, now: float) -> Sequence[Event]:
-        self.pushes_received += 1
-        self._last_push = now
         channel = push.channel
-        if push.private:
-            keys: Iterable[Key] = ((channel, None),)
-        elif push.symbol is not None and channel != "tickers":
-            keys = ((channel, push.symbol),)
-        else:
-            keys = {(channel, getattr(item, "symbol", None)) for item in push.items}
-        events: Sequence[Event] = _NO_EVENTS
-        for key in keys:
-            rec = self._recs.get(key)
-            if rec is None:
-                continue
-            rec.last = now
-            rec.count += 1
-            if rec.count <= 2:
-                if rec.count == 1:
-                    if rec.status is KeyStatus.SENT:
-                        rec.status = KeyStatus.LIVE
-                    if rec.accepted is None:
-                        rec.accepted = True
-                        events = [*events, SubscribeAccepted((key,))]
-                elif rec.periodic:
-                    self._flowing += 1
-                    self.timers_dirty = True
+        if channel in PRIVATE_CHANNELS:
+            return self.push_received((channel, None), now)
+        if push.symbol is not None and channel != "tickers":
+            return self.push_received((channel, push.symbol), now)
+        # tickers (or a push without a symbol): one key per item
+        self.messages_received += 1
+        self.pushes_received += 1
+        self.last_message_at = self._last_push = now
+        events: list[Event] = []
+        for key in {(channel, getattr(item, "symbol", None)) for item in push.items}:
+            events.extend(self._seen(key, now))
+        if self._stale_waiting:
+            events.extend(self._check_stale(now))
+        return events
+
+    def push_received(self, key: Key, now: float) -> Sequence[Event]:
+        """A push for ``key`` arrived (the reader's fast path; counts as a received frame)."""
+        self.messages_received += 1
+        self.pushes_received += 1
+        self.last_message_at = self._last_push = now
+        events = self._seen(key, now)
         if self._stale_waiting:
             return [*events, *self._check_stale(now)]
         return events
+
+    def _seen(self, key: Key, now: float) -> Sequence[Event]:
+        rec = self._recs.get(key)
+        if rec is None:
+            return _NO_EVENTS
+        rec.last = now
+        count = rec.count = rec.count + 1
+        return self._early_push(rec, count) if count <= 2 else _NO_EVENTS
+
+    def _early_push(self, rec: _Rec, count: int) -> Sequence[Event]:
+        if count == 2:
+            if rec.periodic:
+                self._flowing += 1
+                self.timers_dirty = True
+            return _NO_EVENTS
+        if rec.status is KeyStatus.SENT:
+            rec.status = KeyStatus.LIVE
+        if rec.accepted is None:
+            rec.accepted = True
+            return [SubscribeAccepted((rec.key,))]
+        return _NO_EVENTS
 
     def _pong(self, value: int | None, now: float) -> Sequence[Event]:
         # The reply echoes our value: replies answer pings in order, so drop every ping up

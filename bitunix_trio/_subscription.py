@@ -87,6 +87,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         "_buffer",
         "_closed",
         "_conflate",
+        "_done",
         "_dropped",
         "_error",
         "_finished",
@@ -112,6 +113,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         self._error: SubscriptionLost | None = None
         self._finished = False
         self._closed = False
+        self._done = False
         self._stale = False
         self._received = 0
         self._taken = 0
@@ -125,7 +127,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
 
     def deliver(self, value: T, now: float) -> None:
         """Hand over one value without blocking (the policy decides when full)."""
-        if self._error is not None or self._finished or self._closed:
+        if self._done:
             return
         self._received += 1
         self._last = now
@@ -143,6 +145,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
     def fail(self, error: SubscriptionLost) -> None:
         """End abnormally: ``receive()`` raises ``error`` once the buffer is drained."""
         if self._error is None and not self._finished:
+            self._done = True
             self._error = error
             self._stale = isinstance(error, SubscriptionStale)
             self._lot.unpark_all()
@@ -150,13 +153,14 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
     def finish(self) -> None:
         """End cleanly: ``receive()`` raises ``trio.EndOfChannel`` once the buffer is drained."""
         if self._error is None:
+            self._done = True
             self._finished = True
             self._lot.unpark_all()
 
     @property
     def done(self) -> bool:
         """Whether no more values will be delivered (ended, failed or closed)."""
-        return self._error is not None or self._finished or self._closed
+        return self._done
 
     # -- consumer side -------------------------------------------------------------------
 
@@ -176,23 +180,29 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
     async def receive(self) -> T:
         """The next value, waiting for one if needed."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            value = self.receive_nowait()
-        except trio.WouldBlock:
-            pass
-        else:
+        buffer = self._buffer
+        if buffer and not self._closed:
+            self._taken += 1
+            value = buffer.popleft()
             await trio.lowlevel.cancel_shielded_checkpoint()
             return value
         while True:
+            if buffer and not self._closed:
+                # Woken by deliver(): parking was the checkpoint.
+                self._taken += 1
+                return buffer.popleft()
+            if self._closed:
+                raise StreamClosed("subscription is closed")
+            if self._error is not None:
+                raise self._error
+            if self._finished:
+                raise trio.EndOfChannel
             await self._lot.park()
-            try:
-                return self.receive_nowait()
-            except trio.WouldBlock:
-                pass
 
     def close(self) -> None:
         """Close this end; a task waiting in ``receive()`` gets StreamClosed."""
         if not self._closed:
+            self._done = True
             self._closed = True
             self._buffer.clear()
             self._lot.unpark_all()

@@ -284,8 +284,11 @@ class ConnectionSlot:
     # -- tasks ---------------------------------------------------------------------------
 
     async def _reader(self, ws: trio_websocket.WebSocketConnection) -> None:
+        # The hot path: one decode, one routing-key tuple and one dict lookup per frame, a
+        # non-blocking deliver per value; protocol book-keeping only on the rare frames.
         proto = self.proto
         receive_frame = proto.receive_frame
+        push_received = proto.push_received
         routes = self.stream._routes
         get_message = ws.get_message
         current_time = trio.current_time
@@ -298,19 +301,23 @@ class ConnectionSlot:
                 raise connection_lost(exc) from None
             now = current_time()
             frame = decode(text)
-            events = receive_frame(frame, now)
             if type(frame) is Push:
                 channel = frame.channel
                 symbol = frame.symbol
                 if channel in private_channels:
-                    sinks = routes.get((channel, None))
+                    key: Key = (channel, None)
                 elif symbol is not None and channel != "tickers":
-                    sinks = routes.get((channel, symbol))
+                    key = (channel, symbol)
                 else:
-                    sinks = None
                     for item in frame.items:
                         for sink in routes.get((channel, getattr(item, "symbol", None)), ()):
                             sink.deliver(item, now)
+                    events = receive_frame(frame, now)
+                    if events:
+                        handle(events)
+                    continue
+                events = push_received(key, now)
+                sinks = routes.get(key)
                 if sinks:
                     for item in frame.items:
                         for sink in sinks:
@@ -318,6 +325,7 @@ class ConnectionSlot:
                 if events:
                     handle(events)
             else:
+                events = receive_frame(frame, now)
                 if events:
                     handle(events)
                 if proto.wants_write:
