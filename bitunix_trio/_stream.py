@@ -29,8 +29,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
@@ -48,15 +47,28 @@ from ._connector import DEFAULT_CLOSE_TIMEOUT, Connector, check_ws_url, default_
 from ._credentials import Credentials
 from ._exceptions import (
     AuthenticationError,
-    BitunixError,
-    BitunixInternalError,
     ConfigurationError,
     SubscriptionRejected,
 )
 from ._protocol import ConnectionProtocol, ConnectionState, Key, ShardPlanner, StateChanged
 from ._signing import new_nonce, ws_login_args
-from ._subscription import Overflow, SubscriptionChannel, SubscriptionStale
-from ._supervisor import ConnectionSlot, first_failure, logger, wrap_unexpected
+from ._subscription import (
+    Overflow,
+    StateEventsContext,
+    SubscribeContext,
+    SubscribeManyContext,
+    SubscriptionChannel,
+    SubscriptionStale,
+)
+from ._supervisor import (
+    ConnectionSlot,
+    ConnectionStatistics,
+    collapse,
+    first_failure,
+    logger,
+    reraise,
+    wrap_unexpected,
+)
 
 if TYPE_CHECKING:
     from ._rest import BitunixRestClient
@@ -93,23 +105,6 @@ class StateChange:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionStatistics:
-    """Counters of one connection."""
-
-    name: str
-    url: str
-    state: ConnectionState
-    subscriptions: int
-    messages_received: int
-    malformed: int
-    frames_sent: int
-    reconnects: int
-    failed_attempts: int
-    last_message_age: float | None
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class StreamStatistics:
     """Counters of the whole stream (sums over its connections and subscriptions)."""
 
@@ -120,65 +115,6 @@ class StreamStatistics:
     malformed: int
     reconnects: int
     dropped: int
-
-
-class _SubscribeContext(Generic[T]):
-    """``async with stream.subscribe(spec) as channel``."""
-
-    def __init__(self, stream: BitunixStream, specs: list[ChannelSpec[Any]], opts: Any) -> None:
-        self._stream = stream
-        self._specs = specs
-        self._opts = opts
-        self._channels: list[SubscriptionChannel[Any]] = []
-
-    async def _enter(self) -> list[SubscriptionChannel[Any]]:
-        stream = self._stream
-        try:
-            for spec in self._specs:
-                self._channels.append(stream._attach(spec, *self._opts))
-            await stream._verdicts(self._channels)
-        except BaseException:
-            for channel in self._channels:
-                stream._detach(channel)
-            raise
-        return self._channels
-
-    async def __aenter__(self) -> SubscriptionChannel[T]:
-        return (await self._enter())[0]
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for channel in self._channels:
-            self._stream._detach(channel)
-
-
-class _SubscribeManyContext(_SubscribeContext[Any]):
-    async def __aenter__(self) -> tuple[SubscriptionChannel[Any], ...]:  # type: ignore[override]
-        return tuple(await self._enter())
-
-
-class _StateEventsContext:
-    def __init__(self, stream: BitunixStream, buffer: int) -> None:
-        self._stream = stream
-        self._channel: SubscriptionChannel[StateChange] = SubscriptionChannel(
-            None, buffer=buffer, overflow=Overflow.ERROR
-        )
-
-    async def __aenter__(self) -> SubscriptionChannel[StateChange]:
-        if self._stream._closed:
-            raise StreamClosed("the stream is closed")
-        self._stream._listeners.append(self._channel)
-        await trio.lowlevel.checkpoint()
-        return self._channel
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._channel.close()
-        if self._channel in self._stream._listeners:
-            self._stream._listeners.remove(self._channel)
 
 
 class BitunixStream:
@@ -248,7 +184,7 @@ class BitunixStream:
         *,
         buffer: int | None = None,
         overflow: Overflow | str | None = None,
-    ) -> _SubscribeContext[T]: ...
+    ) -> SubscribeContext[T]: ...
 
     @overload
     def subscribe(
@@ -257,7 +193,7 @@ class BitunixStream:
         *,
         buffer: int | None = None,
         overflow: Overflow | str | None = None,
-    ) -> _SubscribeContext[Any]: ...
+    ) -> SubscribeContext[Any]: ...
 
     def subscribe(
         self,
@@ -265,7 +201,7 @@ class BitunixStream:
         *,
         buffer: int | None = None,
         overflow: Overflow | str | None = None,
-    ) -> _SubscribeContext[Any]:
+    ) -> SubscribeContext[Any]:
         """Subscribe to ``spec`` for the duration of an ``async with`` block.
 
         The block's value is a :class:`SubscriptionChannel` (a ``trio.abc.ReceiveChannel``).
@@ -278,7 +214,7 @@ class BitunixStream:
         conflating channels, ``buffer_size`` of the stream for the others); ``overflow``
         (``"conflate"`` or ``"error"``) overrides the channel's policy.
         """
-        return _SubscribeContext(self, [self._check_spec(spec)], (buffer, overflow))
+        return SubscribeContext(self, [self._check_spec(spec)], (buffer, overflow))
 
     def subscribe_many(
         self,
@@ -286,39 +222,21 @@ class BitunixStream:
         *,
         buffer: int | None = None,
         overflow: Overflow | str | None = None,
-    ) -> _SubscribeManyContext:
+    ) -> SubscribeManyContext:
         """Like :meth:`subscribe` for many specs at once (sent in batched frames); the block's
         value is a tuple of channels in the order of ``specs``."""
         checked = [self._check_spec(spec) for spec in specs]
-        return _SubscribeManyContext(self, checked, (buffer, overflow))
+        return SubscribeManyContext(self, checked, (buffer, overflow))
 
-    def state_events(self, *, buffer: int = DEFAULT_STATE_BUFFER) -> _StateEventsContext:
+    def state_events(self, *, buffer: int = DEFAULT_STATE_BUFFER) -> StateEventsContext:
         """``async with stream.state_events() as changes``: every :class:`StateChange` from
         now on (stream-wide ones have ``connection=None``)."""
-        return _StateEventsContext(self, check_buffer_size(buffer))
+        return StateEventsContext(self, check_buffer_size(buffer))
 
     def statistics(self) -> StreamStatistics:
         """Counters of the stream, its connections and subscriptions."""
         now = trio.current_time()
-        connections = []
-        for slot in self._slots():
-            proto = slot.proto
-            last = proto.last_message_at
-            connections.append(
-                ConnectionStatistics(
-                    name=slot.name,
-                    url=slot.url,
-                    state=proto.state,
-                    subscriptions=len(proto),
-                    messages_received=proto.messages_received,
-                    malformed=proto.bad_frames,
-                    frames_sent=proto.frames_sent,
-                    reconnects=slot.reconnects,
-                    failed_attempts=slot.failed_attempts,
-                    last_message_age=None if last is None else now - last,
-                    last_error=None if slot.last_error is None else str(slot.last_error),
-                )
-            )
+        connections = [slot.statistics(now) for slot in self._slots()]
         channels = [c for sinks in self._routes.values() for c in sinks]
         return StreamStatistics(
             state=self._state,
@@ -550,11 +468,13 @@ class BitunixStream:
             error = wrap_unexpected(exc)
             self._fatal = error
             logger.error("stream failed: %s", error)
+            # The body is cancelled: waiting consumers see Cancelled (and the block raises
+            # the error); a later receive() under a shield sees SubscriptionLost.
             for sinks in self._routes.values():
                 for channel in sinks:
                     lost = SubscriptionLost(f"stream failed: {error}", channel.spec)
                     lost.__cause__ = error
-                    channel.fail(lost)
+                    channel.fail(lost, wake=False)
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
@@ -567,7 +487,7 @@ class BitunixStream:
                 await self._start_initial(supervisor)
                 task_status.started()
         except BaseExceptionGroup as group:
-            _reraise(first_failure(group))
+            reraise(first_failure(group))
 
     async def _start_initial(self, supervisor: trio.Nursery) -> None:
         slots = [self._new_public_slot(0)]
@@ -610,45 +530,8 @@ async def _run_initial(slot: ConnectionSlot, *, task_status: trio.TaskStatus[Non
     await slot.run(initial=True, task_status=task_status)
 
 
-def _reraise(exc: BaseException) -> NoReturn:
-    """Raise ``exc`` again without chaining the exception being handled onto it."""
-    context = exc.__context__
-    try:
-        raise exc
-    finally:
-        exc.__context__ = context
-        del exc, context
-
-
-def _leaves(exc: BaseException) -> Iterable[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for child in exc.exceptions:
-            yield from _leaves(child)
-    else:
-        yield exc
-
-
-def _collapse(
-    group: BaseExceptionGroup[BaseException], user_error: BaseException | None
-) -> NoReturn:
-    """Exactly one exception out of the stream's nursery group (design.md section 4)."""
-    leaves = list(_leaves(group))
-    for leaf in leaves:
-        if isinstance(leaf, KeyboardInterrupt):
-            _reraise(leaf)
-    if user_error is not None:
-        # Trio may rebuild a group on its way out (``split``); its leaves stay the same.
-        found = {id(leaf) for leaf in leaves}
-        if all(id(leaf) in found for leaf in _leaves(user_error)):
-            _reraise(user_error)
-    real = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
-    if not real:
-        _reraise(leaves[0])
-    if len(real) == 1:
-        if isinstance(real[0], BitunixError):
-            _reraise(real[0])
-        raise BitunixInternalError() from real[0]
-    raise BitunixInternalError() from group
+def _caused_by(error: BaseException | None, cause: BaseException) -> bool:
+    return isinstance(error, SubscriptionLost) and error.__cause__ is cause
 
 
 def _check_seconds(value: object, name: str) -> float:
@@ -742,7 +625,10 @@ async def open_bitunix_stream(
                         await stream._shutdown()
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            _collapse(group, user_error)
+            fatal = stream._fatal
+            if fatal is not None and _caused_by(user_error, fatal):
+                reraise(fatal)  # the body only saw a consequence of the stream's failure
+            collapse(group, user_error)
         finally:
             stream._close()
             stream._rest = None

@@ -15,14 +15,22 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
 from ._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
 
+if TYPE_CHECKING:
+    from ._channels import ChannelSpec
+    from ._stream import BitunixStream, StateChange
+
 __all__ = [
     "Overflow",
+    "StateEventsContext",
+    "SubscribeContext",
+    "SubscribeManyContext",
     "SubscriptionChannel",
     "SubscriptionStale",
     "SubscriptionStatistics",
@@ -142,13 +150,18 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         if self._lot:
             self._lot.unpark()
 
-    def fail(self, error: SubscriptionLost) -> None:
-        """End abnormally: ``receive()`` raises ``error`` once the buffer is drained."""
+    def fail(self, error: SubscriptionLost, *, wake: bool = True) -> None:
+        """End abnormally: ``receive()`` raises ``error`` once the buffer is drained.
+
+        With ``wake=False`` a task already waiting in ``receive()`` keeps waiting (the
+        stream uses it when it is about to cancel everything anyway).
+        """
         if self._error is None and not self._finished:
             self._done = True
             self._error = error
             self._stale = isinstance(error, SubscriptionStale)
-            self._lot.unpark_all()
+            if wake:
+                self._lot.unpark_all()
 
     def finish(self) -> None:
         """End cleanly: ``receive()`` raises ``trio.EndOfChannel`` once the buffer is drained."""
@@ -239,3 +252,66 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             stale=self._stale,
             error=None if self._error is None else str(self._error),
         )
+
+
+class SubscribeContext(Generic[T]):
+    """``async with stream.subscribe(spec) as channel`` (made by ``BitunixStream.subscribe``)."""
+
+    def __init__(self, stream: BitunixStream, specs: list[ChannelSpec[Any]], opts: Any) -> None:
+        self._stream = stream
+        self._specs = specs
+        self._opts = opts
+        self._channels: list[SubscriptionChannel[Any]] = []
+
+    async def _enter(self) -> list[SubscriptionChannel[Any]]:
+        stream = self._stream
+        try:
+            for spec in self._specs:
+                self._channels.append(stream._attach(spec, *self._opts))
+            await stream._verdicts(self._channels)
+        except BaseException:
+            for channel in self._channels:
+                stream._detach(channel)
+            raise
+        return self._channels
+
+    async def __aenter__(self) -> SubscriptionChannel[T]:
+        return (await self._enter())[0]
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for channel in self._channels:
+            self._stream._detach(channel)
+
+
+class SubscribeManyContext(SubscribeContext[Any]):
+    """``async with stream.subscribe_many(specs) as channels`` (a tuple of channels)."""
+
+    async def __aenter__(self) -> tuple[SubscriptionChannel[Any], ...]:  # type: ignore[override]
+        return tuple(await self._enter())
+
+
+class StateEventsContext:
+    """``async with stream.state_events() as changes``."""
+
+    def __init__(self, stream: BitunixStream, buffer: int) -> None:
+        self._stream = stream
+        self._channel: SubscriptionChannel[StateChange] = SubscriptionChannel(
+            None, buffer=buffer, overflow=Overflow.ERROR
+        )
+
+    async def __aenter__(self) -> SubscriptionChannel[StateChange]:
+        if self._stream._closed:
+            raise StreamClosed("the stream is closed")
+        self._stream._listeners.append(self._channel)
+        await trio.lowlevel.checkpoint()
+        return self._channel
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._channel.close()
+        if self._channel in self._stream._listeners:
+            self._stream._listeners.remove(self._channel)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import trio
 import trio_websocket
@@ -51,6 +52,7 @@ from ._protocol import (
     BadFrame,
     ConnectionDead,
     ConnectionProtocol,
+    ConnectionState,
     Event,
     ExchangeMessage,
     Key,
@@ -64,7 +66,15 @@ from ._protocol import (
 if TYPE_CHECKING:
     from ._stream import BitunixStream
 
-__all__ = ["ConnectionSlot", "first_failure", "logger", "wrap_unexpected"]
+__all__ = [
+    "ConnectionSlot",
+    "ConnectionStatistics",
+    "collapse",
+    "first_failure",
+    "logger",
+    "reraise",
+    "wrap_unexpected",
+]
 
 logger = logging.getLogger("bitunix_trio")
 # A library leaves output to the application: without a configured handler, say nothing.
@@ -87,6 +97,23 @@ def first_failure(group: BaseExceptionGroup[BaseException]) -> Exception:
         leaf = leaf.exceptions[0]
     assert isinstance(leaf, Exception)
     return leaf
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatistics:
+    """Counters of one connection."""
+
+    name: str
+    url: str
+    state: ConnectionState
+    subscriptions: int
+    messages_received: int
+    malformed: int
+    frames_sent: int
+    reconnects: int
+    failed_attempts: int
+    last_message_age: float | None
+    last_error: str | None
 
 
 class ConnectionSlot:
@@ -137,6 +164,24 @@ class ConnectionSlot:
         return f"<ConnectionSlot {self.name} {self.proto.state.name}>"
 
     # -- control from the stream ---------------------------------------------------------
+
+    def statistics(self, now: float) -> ConnectionStatistics:
+        """Counters of this connection at ``now``."""
+        proto = self.proto
+        last = proto.last_message_at
+        return ConnectionStatistics(
+            name=self.name,
+            url=self.url,
+            state=proto.state,
+            subscriptions=len(proto),
+            messages_received=proto.messages_received,
+            malformed=proto.bad_frames,
+            frames_sent=proto.frames_sent,
+            reconnects=self.reconnects,
+            failed_attempts=self.failed_attempts,
+            last_message_age=None if last is None else now - last,
+            last_error=None if self.last_error is None else str(self.last_error),
+        )
 
     def poke(self) -> None:
         """Wake the writer and the timer (the protocol changed)."""
@@ -434,3 +479,44 @@ def wrap_unexpected(exc: BaseException) -> BitunixError:
     error = BitunixInternalError()
     error.__cause__ = exc
     return error
+
+
+def reraise(exc: BaseException) -> NoReturn:
+    """Raise ``exc`` again without chaining the exception being handled onto it."""
+    context = exc.__context__
+    try:
+        raise exc
+    finally:
+        exc.__context__ = context
+        del exc, context
+
+
+def _leaves(exc: BaseException) -> Iterable[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for child in exc.exceptions:
+            yield from _leaves(child)
+    else:
+        yield exc
+
+
+def collapse(
+    group: BaseExceptionGroup[BaseException], user_error: BaseException | None
+) -> NoReturn:
+    """Exactly one exception out of the stream's nursery group (design.md section 4)."""
+    leaves = list(_leaves(group))
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt):
+            reraise(leaf)
+    if user_error is not None:
+        # Trio may rebuild a group on its way out (``split``); its leaves stay the same.
+        found = {id(leaf) for leaf in leaves}
+        if all(id(leaf) in found for leaf in _leaves(user_error)):
+            reraise(user_error)
+    real = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
+    if not real:
+        reraise(leaves[0])
+    if len(real) == 1:
+        if isinstance(real[0], BitunixError):
+            reraise(real[0])
+        raise BitunixInternalError() from real[0]
+    raise BitunixInternalError() from group

@@ -17,7 +17,7 @@ import trio
 import trio.testing
 import trio_websocket
 
-from bitunix_trio._channel_errors import StreamClosed, SubscriptionLost
+from bitunix_trio._channel_errors import StreamClosed
 from bitunix_trio._channels import Balance, OrderBook, Orders, Subscription, Ticker
 from bitunix_trio._config import ReconnectPolicy
 from bitunix_trio._credentials import Credentials
@@ -165,13 +165,31 @@ async def test_relogin_refused_after_reconnect_fails_the_stream(
             async with stream.subscribe(Orders()) as orders:
                 memory_sim.reject_next_logins(1)
                 memory_sim.drop_all()
-                with pytest.raises(SubscriptionLost, match="stream failed"):
-                    await orders.receive()
-                await trio.sleep_forever()  # cancelled by the failure
+                await orders.receive()  # cancelled by the failure
 
     with pytest.raises(AuthenticationError):
         await body()
+    assert trio.current_time() > 0
     await settle(memory_sim)
+
+
+async def test_stream_failure_wins_over_its_consequence(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def body() -> None:
+        async with (
+            open_stream(memory_sim, credentials=memory_sim.credentials) as stream,
+            stream.subscribe(Orders()) as orders,
+        ):
+            memory_sim.reject_next_logins(1)
+            memory_sim.drop_all()
+            with trio.CancelScope(shield=True):
+                await trio.sleep(5.0)  # the failure happens meanwhile
+                assert orders.done
+                await orders.receive()  # SubscriptionLost: the stream failed
+
+    with pytest.raises(AuthenticationError):
+        await body()
 
 
 async def test_exchange_down_at_start_raises_connect_error(

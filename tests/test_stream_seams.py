@@ -1,0 +1,133 @@
+"""The seams REST degradation and recovery build on: delivering values from another task,
+the DEGRADED state, hooks after every (re)connect and on every loss, supervised tasks."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from bitunix_trio._channels import OrderBook, Orders, Ticker
+from bitunix_trio._exceptions import BitunixInternalError
+from bitunix_trio._models import DataSource
+from bitunix_trio._protocol import ConnectionState
+from bitunix_trio._stream import BitunixStream, StateChange, open_bitunix_stream
+from bitunix_trio._supervisor import ConnectionSlot
+from bitunix_trio.testing import SimulatedExchange
+
+S = ConnectionState
+
+
+def state_of(stream: BitunixStream) -> ConnectionState:
+    return stream.state  # through a function: mypy keeps attributes narrowed
+
+
+def options(sim: SimulatedExchange) -> dict[str, Any]:
+    return {
+        "public_url": sim.public_url,
+        "private_url": sim.private_url,
+        "rest_url": sim.rest_url,
+        "connector": sim.connector,
+        "rest_transport": sim.rest_transport(),
+        "rng": random.Random(2),
+    }
+
+
+async def test_deliver_from_another_task_marked_as_rest(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with (
+        open_bitunix_stream(**options(memory_sim)) as stream,
+        stream.subscribe(Ticker("BTCUSDT")) as tickers,
+    ):
+        ws_value = await tickers.receive()
+        assert ws_value.source is DataSource.WEBSOCKET
+        assert stream._wanted() == {Ticker("BTCUSDT").key: Ticker("BTCUSDT")}
+        rest_value = dataclasses.replace(ws_value, source=DataSource.REST)
+        assert stream._deliver(Ticker("BTCUSDT").key, rest_value) == 1
+        assert stream._deliver(Ticker("ETHUSDT").key, rest_value) == 0  # nobody listens
+        assert (await tickers.receive()).source is DataSource.REST
+
+
+async def test_degraded_state_while_a_connection_is_down(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with (
+        open_bitunix_stream(**options(memory_sim)) as stream,
+        stream.state_events() as changes,
+    ):
+        stream._set_degraded("polling REST")  # shown only while not everything is up
+        assert stream.state is S.CONNECTED
+        memory_sim.ws_down()
+        seen: list[StateChange] = []
+        while len(seen) < 1:
+            change = await changes.receive()
+            if change.connection is None:
+                seen.append(change)
+        assert (seen[0].old, seen[0].new) == (S.CONNECTED, S.DEGRADED)
+        stream._set_degraded(None)
+        assert state_of(stream) is S.RECONNECTING
+        stream._set_degraded("polling REST")
+        assert state_of(stream) is S.DEGRADED
+        memory_sim.ws_down(False)
+        async for change in changes:
+            if change.connection is None and change.new is S.CONNECTED:
+                assert change.old is S.DEGRADED
+                break
+
+
+async def test_hooks_after_every_connect_and_loss(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    events: list[tuple[str, str, object]] = []
+
+    def on_ready(slot: ConnectionSlot, reconnected: bool) -> None:
+        events.append(("ready", slot.name, reconnected))
+
+    def on_down(slot: ConnectionSlot, error: BaseException) -> None:
+        events.append(("down", slot.name, type(error).__name__))
+
+    async with (
+        open_bitunix_stream(memory_sim.credentials, **options(memory_sim)) as stream,
+        stream.subscribe(Orders()),
+    ):
+        stream._add_hooks(on_ready=on_ready, on_down=on_down)
+        memory_sim.drop_all()
+        await memory_sim.wait_for_connections(0)
+        await memory_sim.wait_for_connections(2)
+        await trio.testing.wait_all_tasks_blocked()
+        assert stream.state is S.AUTHENTICATED
+    assert sorted(events) == [
+        ("down", "private", "ConnectionLost"),
+        ("down", "public#0", "ConnectionLost"),
+        ("ready", "private", True),
+        ("ready", "public#0", True),
+    ]
+
+
+async def test_spawned_task_failure_is_fatal(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    ran = trio.Event()
+
+    async def poller() -> None:
+        ran.set()
+        await trio.sleep(1.0)
+        raise RuntimeError("poller bug")
+
+    async def body() -> None:
+        async with open_bitunix_stream(**options(memory_sim)) as stream:
+            stream._spawn(poller)
+            async with stream.subscribe(OrderBook("BTCUSDT")) as books:
+                async for _ in books:
+                    pass
+
+    with pytest.raises(BitunixInternalError) as info:
+        await body()
+    assert ran.is_set()
+    assert str(info.value.__cause__) == "poller bug"
+    assert trio.current_time() == 1.0
