@@ -7,6 +7,7 @@ BitunixInternalError; nothing is left running afterwards.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
@@ -340,3 +341,28 @@ async def test_user_exception_group_leaves_unchanged(
         await body()
     assert info.group_contains(AttributeError, match="in a task of the body", depth=1)
     await settle(memory_sim)
+
+
+async def test_no_secret_in_any_log_record(
+    memory_sim: SimulatedExchange,
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bitunix_trio")
+    secret = memory_sim.credentials.secret_key
+    async with (
+        open_stream(memory_sim, credentials=memory_sim.credentials) as stream,
+        stream.subscribe(Orders()),
+    ):
+        memory_sim.drop_all()
+        await memory_sim.wait_for_connections(0)
+        await memory_sim.wait_for_connections(2)
+    memory_sim.reject_next_logins(1)
+    with pytest.raises(AuthenticationError) as info:
+        async with open_stream(memory_sim, credentials=memory_sim.credentials):
+            pass
+    assert secret not in str(info.value)
+    assert any("sending login" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+        assert '"sign"' not in record.getMessage()
