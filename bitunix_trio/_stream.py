@@ -94,7 +94,9 @@ class StateChange:
     """A state transition of the stream (``connection`` None) or of one connection.
 
     ``connection`` names the connection (``"public#0"``, ``"private"``); ``time`` is Trio's
-    clock; ``reason`` says why, when known (the error that closed a connection...).
+    clock; ``reason`` says why, when known (the error that closed a connection...). A
+    notice about the stream (say, that trades cannot be back-filled while degraded) comes
+    as a change with ``old == new``.
     """
 
     old: ConnectionState
@@ -266,6 +268,13 @@ class BitunixStream:
         """Report (``reason``) or clear (None) degraded mode; shown while not all connected."""
         self._degraded = reason
         self._update_state(reason, None)
+
+    def _notice(self, message: str, connection: str | None = None) -> None:
+        """Publish a notice as a state event with ``old == new`` (e.g. "trades cannot be
+        back-filled while degraded")."""
+        logger.info("stream: %s", message)
+        state = self._state
+        self._publish(StateChange(state, state, message, connection, trio.current_time()))
 
     def _add_hooks(
         self,

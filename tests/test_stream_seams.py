@@ -69,6 +69,10 @@ async def test_degraded_state_while_a_connection_is_down(
             if change.connection is None:
                 seen.append(change)
         assert (seen[0].old, seen[0].new) == (S.CONNECTED, S.DEGRADED)
+        stream._notice("trades cannot be back-filled")
+        while (notice := await changes.receive()).old is not notice.new:
+            pass
+        assert (notice.new, notice.reason) == (S.DEGRADED, "trades cannot be back-filled")
         stream._set_degraded(None)
         assert state_of(stream) is S.RECONNECTING
         stream._set_degraded("polling REST")
