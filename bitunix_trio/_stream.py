@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -159,6 +159,9 @@ class BitunixStream:
         self._nursery: trio.Nursery | None = None
         self._supervisor: trio.Nursery | None = None
         self._rest: BitunixRestClient | None = None
+        #: Filter of private pushed values before delivery: (items, now) -> items to deliver
+        #: (account recovery uses it so that a recovered update is not delivered twice).
+        self._admit_private: Callable[[Sequence[Any], float], Sequence[Any]] | None = None
         self._ready_hooks: list[Callable[[ConnectionSlot, bool], None]] = []
         self._down_hooks: list[Callable[[ConnectionSlot, BaseException], None]] = []
 

@@ -170,6 +170,17 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             self._finished = True
             self._lot.unpark_all()
 
+    def discard_buffered(self) -> int:
+        """Drop every buffered value (counted as dropped); returns how many.
+
+        Used when buffered snapshots are known to be older than what comes next (an order
+        book after a reconnect starts from the new socket's first snapshot).
+        """
+        count = len(self._buffer)
+        self._buffer.clear()
+        self._dropped += count
+        return count
+
     @property
     def done(self) -> bool:
         """Whether no more values will be delivered (ended, failed or closed)."""

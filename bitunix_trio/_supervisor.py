@@ -349,8 +349,12 @@ class ConnectionSlot:
             if type(frame) is Push:
                 channel = frame.channel
                 symbol = frame.symbol
+                items: Sequence[Any] = frame.items
                 if channel in private_channels:
                     key: Key = (channel, None)
+                    admit = self.stream._admit_private
+                    if admit is not None:
+                        items = admit(items, now)
                 elif symbol is not None and channel != "tickers":
                     key = (channel, symbol)
                 else:
@@ -364,7 +368,7 @@ class ConnectionSlot:
                 events = push_received(key, now)
                 sinks = routes.get(key)
                 if sinks:
-                    for item in frame.items:
+                    for item in items:
                         for sink in sinks:
                             sink.deliver(item, now)
                 if events:

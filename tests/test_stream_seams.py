@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -135,3 +136,43 @@ async def test_spawned_task_failure_is_fatal(
     assert ran.is_set()
     assert str(info.value.__cause__) == "poller bug"
     assert trio.current_time() == 1.0
+
+
+async def test_private_values_pass_the_admission_filter(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    from decimal import Decimal
+
+    from bitunix_trio._channels import Balance
+
+    seen: list[object] = []
+
+    def admit(items: Sequence[Any], now: float) -> Sequence[Any]:
+        seen.extend(items)
+        return [item for item in items if item.available != Decimal(50)]
+
+    async with (
+        open_bitunix_stream(memory_sim.credentials, **options(memory_sim)) as stream,
+        stream.subscribe(Balance()) as balances,
+    ):
+        stream._admit_private = admit
+        start = memory_sim.credit("USDT", Decimal(0)).available
+        memory_sim.credit("USDT", Decimal(-start + 50))  # 50: filtered out
+        memory_sim.credit("USDT", Decimal(100))  # 150: delivered
+        assert (await balances.receive()).available == start
+        assert (await balances.receive()).available == Decimal(150)
+        assert len(seen) == 3
+
+
+async def test_discard_buffered_counts_as_dropped(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with (
+        open_bitunix_stream(**options(memory_sim)) as stream,
+        stream.subscribe(OrderBook("BTCUSDT"), buffer=10) as books,
+    ):
+        await trio.sleep(1.0)
+        assert books.discard_buffered() == 3
+        stats = books.statistics()
+        assert (stats.buffer_used, stats.dropped) == (0, 3)
+        assert (await books.receive()).ts > 0
