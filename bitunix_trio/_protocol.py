@@ -211,31 +211,19 @@ Event = (
 _NO_EVENTS: tuple[Event, ...] = ()
 
 
+@dataclass(slots=True, eq=False)
 class _Rec:
     """Book-keeping of one key on this connection."""
 
-    __slots__ = (
-        "accepted",
-        "count",
-        "key",
-        "last",
-        "on_wire",
-        "periodic",
-        "refs",
-        "sent_at",
-        "status",
-    )
-
-    def __init__(self, key: Key, periodic: bool) -> None:
-        self.key = key
-        self.periodic = periodic
-        self.refs = 0
-        self.status = KeyStatus.WANTED
-        self.sent_at = 0.0
-        self.last: float | None = None
-        self.count = 0
-        self.accepted: bool | None = None
-        self.on_wire = False
+    key: Key
+    periodic: bool
+    refs: int = 0
+    status: KeyStatus = KeyStatus.WANTED
+    sent_at: float = 0.0
+    last: float | None = None
+    count: int = 0
+    accepted: bool | None = None
+    on_wire: bool = False
 
 
 class ConnectionProtocol:
@@ -317,10 +305,6 @@ class ConnectionProtocol:
             self._login_pending
             or (self._ready and (self._to_sub or self._to_unsub or self._barrier or self._probe))
         )
-
-    def keys(self) -> list[Key]:
-        """Keys with at least one reference."""
-        return list(self._recs)
 
     def status(self, key: Key) -> KeyStatus | None:
         """Where ``key`` stands, or None if it is not subscribed here."""
