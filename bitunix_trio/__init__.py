@@ -33,6 +33,7 @@ from ._config import DEFAULT_HEARTBEAT as DEFAULT_HEARTBEAT
 from ._config import DEFAULT_RECONNECT_POLICY as DEFAULT_RECONNECT_POLICY
 from ._config import HeartbeatConfig as HeartbeatConfig
 from ._config import ReconnectPolicy as ReconnectPolicy
+from ._connector import Connector as Connector
 from ._credentials import Credentials as Credentials
 from ._exceptions import AuthenticationError as AuthenticationError
 from ._exceptions import BitunixError as BitunixError
@@ -71,6 +72,7 @@ from ._models import TimeInForce as TimeInForce
 from ._models import TpSlOrder as TpSlOrder
 from ._models import Trade as Trade
 from ._models import UpdateEvent as UpdateEvent
+from ._protocol import ConnectionState as ConnectionState
 from ._rest import BitunixRestClient as BitunixRestClient
 from ._rest import open_rest_client as open_rest_client
 from ._rest_types import CancelFailure as CancelFailure
@@ -79,6 +81,15 @@ from ._rest_types import CancelSuccess as CancelSuccess
 from ._rest_types import FundingRate as FundingRate
 from ._rest_types import PlacedOrder as PlacedOrder
 from ._rest_types import TradingPair as TradingPair
+from ._stream import BitunixStream as BitunixStream
+from ._stream import ConnectionStatistics as ConnectionStatistics
+from ._stream import StateChange as StateChange
+from ._stream import StreamStatistics as StreamStatistics
+from ._stream import open_bitunix_stream as open_bitunix_stream
+from ._subscription import Overflow as Overflow
+from ._subscription import SubscriptionChannel as SubscriptionChannel
+from ._subscription import SubscriptionStale as SubscriptionStale
+from ._subscription import SubscriptionStatistics as SubscriptionStatistics
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -91,6 +102,7 @@ __all__ = [
     "BitunixError",
     "BitunixInternalError",
     "BitunixRestClient",
+    "BitunixStream",
     "CancelFailure",
     "CancelResult",
     "CancelSuccess",
@@ -99,6 +111,9 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "ConnectionLost",
+    "ConnectionState",
+    "ConnectionStatistics",
+    "Connector",
     "ConsumerTooSlow",
     "Credentials",
     "DataSource",
@@ -117,6 +132,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Orders",
+    "Overflow",
     "PlacedOrder",
     "Position",
     "PositionMode",
@@ -129,12 +145,17 @@ __all__ = [
     "RemoteProtocolError",
     "RestError",
     "Side",
+    "StateChange",
     "StopType",
     "StreamClosed",
     "StreamFailed",
+    "StreamStatistics",
     "Subscription",
+    "SubscriptionChannel",
     "SubscriptionLost",
     "SubscriptionRejected",
+    "SubscriptionStale",
+    "SubscriptionStatistics",
     "Ticker",
     "TickerSummary",
     "TickerUpdate",
@@ -148,6 +169,7 @@ __all__ = [
     "TransportError",
     "UpdateEvent",
     "__version__",
+    "open_bitunix_stream",
     "open_rest_client",
 ]
 
