@@ -50,6 +50,7 @@ from ._exceptions import (
     ConfigurationError,
     SubscriptionRejected,
 )
+from ._fallback import DEFAULT_POLL_INTERVAL, DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
 from ._protocol import ConnectionProtocol, ConnectionState, Key, ShardPlanner, StateChanged
 from ._signing import new_nonce, ws_login_args
 from ._subscription import (
@@ -71,6 +72,7 @@ from ._supervisor import (
 )
 
 if TYPE_CHECKING:
+    from ._resilience import StreamFallback
     from ._rest import BitunixRestClient
 
 __all__ = [
@@ -85,6 +87,8 @@ T = TypeVar("T")
 NO_CREDENTIALS = "Cannot connect to private channels without API credentials"
 #: Default buffer of a conflating subscription: only the latest value is kept.
 DEFAULT_CONFLATE_BUFFER = 1
+#: Seconds a public connection stays down before REST polling feeds its subscriptions.
+DEFAULT_FALLBACK_GRACE = 5.0
 #: Default buffer of a state_events() channel.
 DEFAULT_STATE_BUFFER = 256
 
@@ -159,6 +163,8 @@ class BitunixStream:
         self._nursery: trio.Nursery | None = None
         self._supervisor: trio.Nursery | None = None
         self._rest: BitunixRestClient | None = None
+        self._fallback: StreamFallback | None = None
+        self._pending: list[Callable[[], Any]] = []
         #: Filter of private pushed values before delivery: (items, now) -> items to deliver
         #: (account recovery uses it so that a recovered update is not delivered twice).
         self._admit_private: Callable[[Sequence[Any], float], Sequence[Any]] | None = None
@@ -293,8 +299,8 @@ class BitunixStream:
             self._down_hooks.append(on_down)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` as a child of the supervisor; an exception from it is fatal."""
-        assert self._supervisor is not None
+        """Run ``fn(*args)`` as a child of the supervisor (from its start, if called before);
+        an exception from it is fatal."""
 
         async def guarded() -> None:
             try:
@@ -302,7 +308,22 @@ class BitunixStream:
             except Exception as exc:
                 self._fail(exc)
 
-        self._supervisor.start_soon(guarded)
+        if self._supervisor is None:
+            self._pending.append(guarded)
+        else:
+            self._supervisor.start_soon(guarded)
+
+    async def reconcile(self) -> list[Any]:
+        """Reconcile the account channels with REST now (pending and finished orders,
+        positions, balances); the differences are delivered on the orders, positions and
+        balance subscriptions marked ``DataSource.RECOVERED``, and returned.
+
+        This also happens by itself after every (re)login and periodically (see
+        ``reconcile_interval``). Needs credentials (ConfigurationError otherwise).
+        """
+        if self._fallback is None:
+            raise ConfigurationError("reconciling the account needs API credentials")
+        return list(await self._fallback.reconcile())
 
     # -- subscriptions -------------------------------------------------------------------
 
@@ -496,6 +517,9 @@ class BitunixStream:
         try:
             async with trio.open_nursery() as supervisor:
                 self._supervisor = supervisor
+                for task in self._pending:
+                    supervisor.start_soon(task)
+                self._pending.clear()
                 await self._start_initial(supervisor)
                 task_status.started()
         except BaseExceptionGroup as group:
@@ -567,6 +591,10 @@ async def open_bitunix_stream(
     rest_transport: Any = None,
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     wall_clock: Callable[[], float] = time.time,
+    fallback_grace: float | None = DEFAULT_FALLBACK_GRACE,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    reconcile_interval: float | None = DEFAULT_RECONCILE_INTERVAL,
+    reconcile_quiet_after: float | None = DEFAULT_QUIET_AFTER,
 ) -> AsyncIterator[BitunixStream]:
     """Open a stream to the BitUnix futures exchange for the duration of the block.
 
@@ -589,6 +617,15 @@ async def open_bitunix_stream(
         rest_transport: an ``httpx`` transport for ``stream.rest`` (tests, the simulator).
         close_timeout: seconds a clean close of a socket may take.
         wall_clock: Unix time, for ping values and login timestamps.
+        fallback_grace: once a public connection has been down this many seconds, its
+            market subscriptions are fed from REST (``DataSource.REST``) every
+            ``poll_interval`` seconds until it is back, and the stream is ``DEGRADED``;
+            None: never.
+        reconcile_interval, reconcile_quiet_after: with credentials, the account channels
+            are reconciled with REST after every (re)login, every ``reconcile_interval``
+            seconds and after ``reconcile_quiet_after`` quiet seconds with orders open
+            (None: not that one). Recovered values carry ``DataSource.RECOVERED``; each
+            change reaches consumers once.
     """
     if credentials is not None and not isinstance(credentials, Credentials):
         raise ConfigurationError(
@@ -602,6 +639,11 @@ async def open_bitunix_stream(
         raise ConfigurationError("heartbeat must be a HeartbeatConfig")
     buffer_size = check_buffer_size(buffer_size, name="buffer_size")
     close_timeout = _check_seconds(close_timeout, "close_timeout")
+    from ._resilience import StreamFallback, check_fallback_options
+
+    grace, poll, every, quiet = check_fallback_options(
+        fallback_grace, poll_interval, reconcile_interval, reconcile_quiet_after
+    )
     stream = BitunixStream(
         credentials=credentials,
         public_url=public_url,
@@ -619,6 +661,19 @@ async def open_bitunix_stream(
     user_error: BaseException | None = None
     async with open_rest_client(credentials, rest_url, transport=rest_transport) as rest:
         stream._rest = rest
+        fallback = StreamFallback(
+            stream,
+            grace=grace,
+            poll_interval=poll,
+            reconcile_interval=every,
+            reconcile_quiet_after=quiet,
+            private=credentials is not None,
+            clock=wall_clock,
+        )
+        stream._fallback = fallback
+        if credentials is not None:
+            stream._admit_private = fallback.admit_private
+        stream._spawn(fallback.run)
         try:
             async with trio.open_nursery() as nursery:
                 stream._nursery = nursery

@@ -301,14 +301,10 @@ class ConnectionSlot:
                     await self._ready.wait()
                 if not self.proto.ready:
                     raise ConnectTimeout(f"{self.name}: no login reply from {self.url}")
-                logger.info("%s: connected to %s", self.name, self.url)
-                reconnect = self.ever_ready
-                self.ever_ready = True
                 self.first_attempt.set()
                 if not self._started:
                     self._started = True
                     task_status.started()
-                self.stream._slot_ready(self, reconnect)
                 await trio.sleep_forever()
         except Exception as exc:
             self._record(exc)
@@ -417,9 +413,14 @@ class ConnectionSlot:
             kind = type(event)
             if kind is StateChanged:
                 assert isinstance(event, StateChanged)
-                if self.proto.ready:
-                    self._ready.set()
                 self.stream._slot_state(self, event)
+                if self.proto.ready and not self._ready.is_set():
+                    # Ready (connected, and logged in if private): hooks run right now.
+                    self._ready.set()
+                    logger.info("%s: connected to %s", self.name, self.url)
+                    reconnect = self.ever_ready
+                    self.ever_ready = True
+                    self.stream._slot_ready(self, reconnect)
             elif kind is SubscribeAccepted:
                 assert isinstance(event, SubscribeAccepted)
                 for key in event.keys:

@@ -3,12 +3,14 @@ channels, slow consumers and a clean teardown (outcomes, not times)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
@@ -48,11 +50,25 @@ def open_stream(
     )
 
 
-def open_fds() -> int | None:
+def client_sockets(sim: SimulatedExchange) -> list[str] | None:
+    """This process's TCP sockets connected *to* the exchange (its client ends), Linux only."""
+    ports = {urlsplit(sim.public_url).port, urlsplit(sim.rest_url).port}
     try:
-        return len(os.listdir("/proc/self/fd"))
+        inodes = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/self/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.read().splitlines()[1:]]
     except OSError:  # pragma: no cover - not Linux
         return None
+    return [
+        f"{row[1]} -> {row[2]} state {row[3]}"
+        for row in rows
+        if row[9] in inodes and int(row[2].split(":")[1], 16) in ports
+    ]
 
 
 def all_tasks() -> Iterator[trio.lowlevel.Task]:
@@ -107,7 +123,7 @@ async def test_350_subscriptions_over_two_connections(sim: SimulatedExchange) ->
 
 
 async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> None:
-    before = open_fds()
+    assert client_sockets(sim) in ([], None)
     async with (
         open_stream(sim, credentials=sim.credentials) as stream,
         stream.subscribe(OrderBook("BTCUSDT")) as books,
@@ -116,14 +132,14 @@ async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> 
         await books.receive()
         assert sim.connection_count == 2
         assert library_tasks() != []
+        assert client_sockets(sim) != []
     with trio.fail_after(5):
         await sim.wait_for_connections(0)
     await trio.testing.wait_all_tasks_blocked()
     assert library_tasks() == []
     closed = [c.end for c in sim.recorder.connections]
     assert closed == ["closed", "closed"]  # close handshakes, not drops
-    if before is not None:
-        assert open_fds() == before
+    assert client_sockets(sim) in ([], None)
 
 
 async def test_private_channels_after_login(sim: SimulatedExchange) -> None:
