@@ -13,7 +13,15 @@ Task tree (everything lives inside the ``async with`` block)::
      ├─ the block's body
      └─ supervisor (nursery.start: entering waits for the first connect and login)
          ├─ public#0, public#1, ...  (300 subscriptions each; see _supervisor)
-         └─ private                  (when credentials are given)
+         ├─ private                  (when credentials are given)
+         └─ fallback                 (REST polling while degraded, account recovery;
+                                      see _resilience)
+
+Seams for the fallback (library-internal): ``_deliver(key, value)`` hands a value to every
+channel of a key; ``_wanted()`` lists the subscribed specs; ``_set_degraded(reason)`` and
+``_notice(message)`` publish state; ``_add_hooks(on_ready=, on_down=)`` run after every
+(re)connect and re-login and on every loss; ``_admit_private`` filters private values before
+delivery; ``_spawn(fn)`` runs a task under the supervisor.
 
 Error rules: exactly one exception leaves the block. A failure while entering (cannot
 connect, wrong credentials) is raised as itself; the body's own exception leaves unchanged;
