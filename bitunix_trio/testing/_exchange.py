@@ -218,6 +218,32 @@ class SimulatedExchange:
             kwargs.setdefault("transport", self.rest_transport())
         return httpx.AsyncClient(base_url=self.rest_url, **kwargs)
 
+    def stream_options(self) -> dict[str, Any]:
+        """Keyword arguments that point ``open_bitunix_stream`` at this exchange.
+
+        ``open_bitunix_stream(**exchange.stream_options())`` connects with the exchange's
+        demo credentials; for the in-memory flavour the options include the in-process
+        ``connector`` and ``rest_transport``. Override any of them as usual, e.g.
+        ``open_bitunix_stream(**{**exchange.stream_options(), "credentials": None})``.
+        """
+        options: dict[str, Any] = {
+            "credentials": self.credentials,
+            "public_url": self.public_url,
+            "private_url": self.private_url,
+            "rest_url": self.rest_url,
+        }
+        if self.memory:
+            options["connector"] = self.connector
+            options["rest_transport"] = self.rest_transport()
+        return options
+
+    def rest_options(self) -> dict[str, Any]:
+        """Keyword arguments that point ``open_rest_client`` at this exchange."""
+        options: dict[str, Any] = {"credentials": self.credentials, "base_url": self.rest_url}
+        if self.memory:
+            options["transport"] = self.rest_transport()
+        return options
+
     # -- account changes -----------------------------------------------------------------
 
     def flush(self) -> None:

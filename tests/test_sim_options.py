@@ -1,0 +1,38 @@
+"""Pointing the library's clients at the simulated exchange in one line."""
+
+from __future__ import annotations
+
+import pytest
+import trio.testing
+
+import bitunix_trio as bt
+from bitunix_trio.testing import SimulatedExchange
+
+
+@pytest.mark.loopback
+async def test_stream_and_rest_options_over_loopback(sim: SimulatedExchange) -> None:
+    async with bt.open_bitunix_stream(**sim.stream_options()) as stream:
+        async with stream.subscribe(bt.Ticker("ETHUSDT")) as tickers:
+            tick = await tickers.receive()
+        assert tick.symbol == "ETHUSDT"
+        assert stream.state is bt.ConnectionState.AUTHENTICATED
+    async with bt.open_rest_client(**sim.rest_options()) as rest:
+        balance = await rest.get_account()
+    assert balance.coin == "USDT"
+    assert balance.available > 0
+
+
+async def test_options_in_memory(
+    autojump_clock: trio.testing.MockClock, memory_sim: SimulatedExchange
+) -> None:
+    options = memory_sim.stream_options()
+    assert options["connector"] == memory_sim.connector
+    async with (
+        bt.open_bitunix_stream(**options) as stream,
+        stream.subscribe(bt.OrderBook("BTCUSDT", depth=5)) as books,
+    ):
+        book = await books.receive()
+    assert len(book.bids) == len(book.asks) == 5
+    async with bt.open_rest_client(**memory_sim.rest_options()) as rest:
+        positions = await rest.get_pending_positions()
+    assert positions == []
