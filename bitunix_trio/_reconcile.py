@@ -20,6 +20,10 @@ once. Identity of a change:
   closed position id is final: only an ``OPEN`` event brings it back;
 * a balance: its coin and its amounts (not the unrealized P&L).
 
+A repeat from the other source fills in the fields its predecessor lacked (so a later change
+of such a field is seen); a change replaces what is known (fields only the other source
+sends are unknown until it speaks again, rather than stale).
+
 **Reconciliation.** :meth:`AccountLedger.diff` compares REST snapshots (pending orders,
 pending positions, balances, and the latest finished orders) with the ledger and returns a
 :class:`Reconciliation`: orders that are new or changed, orders that were open but are no
@@ -364,9 +368,7 @@ class AccountLedger:
                 self._positions[pid] = _merge(old, position, _POSITION_FIELDS)
                 return False
             self._closed.pop(pid, None)
-            self._positions[pid] = (
-                position if old is None else _merge(old, position, _POSITION_FIELDS)
-            )
+            self._positions[pid] = position
         self._touch(("position", pid))
         return True
 
@@ -376,7 +378,7 @@ class AccountLedger:
         if old is not None and not _differs(balance, old, _BALANCE_FIELDS):
             self._balances[coin] = _merge(old, balance, _BALANCE_FIELDS)
             return False
-        self._balances[coin] = balance if old is None else _merge(old, balance, _BALANCE_FIELDS)
+        self._balances[coin] = balance
         self._touch(("balance", coin))
         return True
 

@@ -378,13 +378,29 @@ def test_admit_balances(first: AccountBalance, second: AccountBalance, admitted:
     assert ledger.admit(second) is admitted
 
 
+def test_a_change_forgets_fields_of_the_other_source() -> None:
+    """After a change from REST, fields only the WebSocket sends are unknown, not stale: a
+    late push of the same state is still a repeat."""
+    ledger = AccountLedger()
+    assert ledger.admit(balance("1000", cross_frozen=D(69), cross_margin=D(0)))
+    assert ledger.admit(balance("900", source=REST, transfer=D(900)))  # recovered
+    assert ledger.balances["USDT"].cross_frozen is None
+    assert not ledger.admit(balance("900", cross_frozen=D(0), cross_margin=D(219)))
+    assert ledger.balances["USDT"].cross_margin == 219
+    assert ledger.balances["USDT"].transfer == 900
+    assert ledger.admit(position(average_price=D(1)))
+    assert ledger.admit(rest(position("p1", "2")))
+    assert ledger.positions["p1"].average_price is None
+
+
 def test_balance_facts_merge_across_sources() -> None:
     ledger = AccountLedger()
     assert ledger.admit(balance(isolation_margin=D(0)))
     assert not ledger.admit(balance(source=REST, transfer=D(1000)))
     # A change of a WebSocket-only field is still seen after a REST value in between.
-    assert ledger.admit(balance(isolation_margin=D(5)))
     assert ledger.balances["USDT"].transfer == 1000
+    assert ledger.admit(balance(isolation_margin=D(5)))
+    assert ledger.balances["USDT"].transfer is None  # a change: REST's field is unknown now
 
 
 def test_admit_other_values() -> None:
