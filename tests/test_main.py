@@ -1,0 +1,35 @@
+"""``python -m bitunix_trio``: the command dispatcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bitunix_trio.__main__ import main
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "watch SYMBOL" in out
+    assert "sim [--port N]" in out
+
+
+def test_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trade"]) == 2
+    assert "unknown command 'trade'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["watch", "sim"])
+def test_each_command_has_help(command: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bitunix_trio", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"python -m bitunix_trio {command}" in done.stdout
