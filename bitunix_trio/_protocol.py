@@ -38,9 +38,10 @@ or by a *barrier*: the reply to a ping sent after the subscribe frame (the excha
 in order, so a refusal would have come first). The over-300 refusal names no channel; it is
 charged to the oldest subscribe frame still without a verdict.
 
-Outbound budget: at most ``rate_limit`` messages (pings included) in any ``rate_period``
-seconds; frames wait, never drop. Priority: login, due heartbeat ping, unsubscribes,
-subscribes (batched, ``max_batch`` keys a frame), then the barrier ping.
+Outbound budget (:class:`~bitunix_trio._budget.OutboundBudget`): at most ``rate_limit``
+messages (pings included) in any ``rate_period`` seconds; frames wait, never drop.
+Priority: login, due heartbeat ping, unsubscribes, subscribes (batched, ``max_batch`` keys
+a frame), then the barrier ping.
 
 Heartbeat: a ping every ``interval`` seconds from the connect time, on a drift-free schedule;
 a reply overdue by ``timeout`` is a dead connection. A connection whose streaming ("flowing":
@@ -49,17 +50,32 @@ too. A periodic subscription silent for ``stale_after`` is *stale*, but only onc
 connection proves alive after that moment (another key pushed, or, with nothing else
 flowing, the reply to a probe ping), so a dying socket never makes subscriptions stale.
 
-:class:`ShardPlanner` spreads public keys over connections at 300 per connection.
+The events it returns live in :mod:`bitunix_trio._events`; spreading public keys over
+connections (300 each) is :class:`~bitunix_trio._sharding.ShardPlanner`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ._budget import RATE_LIMIT, RATE_PERIOD, OutboundBudget
 from ._config import DEFAULT_HEARTBEAT, HeartbeatConfig
+from ._events import (
+    BadFrame,
+    ConnectionDead,
+    ConnectionState,
+    Event,
+    ExchangeMessage,
+    Key,
+    KeyStatus,
+    LoginFailed,
+    StateChanged,
+    SubscribeAccepted,
+    SubscriptionRefused,
+    SubscriptionStale,
+)
 from ._frames import (
     PRIVATE_CHANNELS,
     ErrorFrame,
@@ -79,134 +95,10 @@ from ._frames import (
     encode_unsubscribe,
 )
 
-__all__ = [
-    "MAX_SUBSCRIPTIONS_PER_CONNECTION",
-    "BadFrame",
-    "ConnectionDead",
-    "ConnectionProtocol",
-    "ConnectionState",
-    "Event",
-    "ExchangeMessage",
-    "Key",
-    "KeyStatus",
-    "LoginFailed",
-    "ShardPlanner",
-    "StateChanged",
-    "SubscribeAccepted",
-    "SubscriptionRefused",
-    "SubscriptionStale",
-]
+__all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState"]
 
-Key = tuple[str, str | None]
-
-#: The exchange serves at most this many subscriptions on one connection.
-MAX_SUBSCRIPTIONS_PER_CONNECTION = 300
-#: Messages a client may send per ``RATE_PERIOD`` seconds (pings included).
-RATE_LIMIT = 5
-RATE_PERIOD = 1.0
 #: Keys per subscribe/unsubscribe frame.
 MAX_BATCH = 100
-
-
-class ConnectionState(enum.Enum):
-    """State of the stream or of one of its connections."""
-
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    AUTHENTICATED = "authenticated"
-    RECONNECTING = "reconnecting"
-    DEGRADED = "degraded"
-    CLOSED = "closed"
-
-    def __repr__(self) -> str:
-        return f"ConnectionState.{self.name}"
-
-
-class KeyStatus(enum.Enum):
-    """Where one subscription key stands on its connection."""
-
-    WANTED = "wanted"
-    SENT = "sent"
-    LIVE = "live"
-    STALE = "stale"
-    REFUSED = "refused"
-
-
-# ---------------------------------------------------------------------------------------------
-# Events
-
-
-@dataclass(frozen=True, slots=True)
-class StateChanged:
-    """The connection moved from ``old`` to ``new``."""
-
-    old: ConnectionState
-    new: ConnectionState
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoginFailed:
-    """The exchange refused the login (``message`` is its text, if any)."""
-
-    message: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SubscribeAccepted:
-    """These keys were not refused: data arrived, or a later ping was answered first."""
-
-    keys: tuple[Key, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionRefused:
-    """The exchange refused these keys (``message`` is its text)."""
-
-    keys: tuple[Key, ...]
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionStale:
-    """``key`` got no data for ``stale_after`` seconds on a connection that is alive."""
-
-    key: Key
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionDead:
-    """The connection must be dropped and reconnected."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class BadFrame:
-    """A frame that could not be used (malformed or unknown); counted, never fatal."""
-
-    frame: Malformed | Unknown
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeMessage:
-    """An ``{"error": ...}`` frame from the exchange."""
-
-    message: str
-
-
-Event = (
-    StateChanged
-    | LoginFailed
-    | SubscribeAccepted
-    | SubscriptionRefused
-    | SubscriptionStale
-    | ConnectionDead
-    | BadFrame
-    | ExchangeMessage
-)
 
 _NO_EVENTS: tuple[Event, ...] = ()
 
@@ -253,14 +145,12 @@ class ConnectionProtocol:
         self.private = login is not None
         self._login = login
         self._wall_clock = wall_clock
-        self._rate_limit = rate_limit
-        self._rate_period = rate_period
         self._max_batch = max_batch
         self.state = ConnectionState.DISCONNECTED
         self._recs: dict[Key, _Rec] = {}
         self._to_sub: dict[Key, None] = {}
         self._to_unsub: dict[Key, None] = {}
-        self._sent_times: deque[float] = deque(maxlen=rate_limit)
+        self._budget = OutboundBudget(rate_limit, rate_period)
         #: Unanswered pings: (value, sent_at, highest batch id sent before it).
         self._pings: deque[tuple[int, float, int]] = deque()
         #: Subscribe frames without a verdict: (batch id, keys).
@@ -347,7 +237,7 @@ class ConnectionProtocol:
         self._connected_at = now
         self._next_ping = now + self.heartbeat.interval
         self._last_push = now
-        self._sent_times.clear()
+        self._budget.reset()
         self.timers_dirty = True
         events = self._set_state(ConnectionState.CONNECTED, None)
         if self.private:
@@ -651,14 +541,8 @@ class ConnectionProtocol:
         if self._login_pending or (
             self._ready and (self._to_sub or self._to_unsub or self._barrier or self._probe)
         ):
-            return self._slot_at(float("-inf"))
-        return max(self._next_ping, self._slot_at(float("-inf")))
-
-    def _slot_at(self, now: float) -> float:
-        times = self._sent_times
-        if len(times) < self._rate_limit:
-            return now
-        return max(now, times[0] + self._rate_period)
+            return self._budget.slot_at(float("-inf"))
+        return max(self._next_ping, self._budget.slot_at(float("-inf")))
 
     # -- outputs -------------------------------------------------------------------------
 
@@ -667,11 +551,12 @@ class ConnectionProtocol:
         frames: list[str] = []
         if self.state not in (ConnectionState.CONNECTED, ConnectionState.AUTHENTICATED):
             return frames
-        while self._slot_at(now) <= now:
+        budget = self._budget
+        while budget.slot_at(now) <= now:
             frame = self._next_frame(now)
             if frame is None:
                 break
-            self._sent_times.append(now)
+            budget.spend(now)
             self.frames_sent += 1
             frames.append(frame)
         return frames
@@ -725,64 +610,3 @@ class ConnectionProtocol:
         value = int(self._wall_clock())
         self._pings.append((value, now, self._batch_id))
         return encode_ping(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sharding
-
-
-class ShardPlanner:
-    """Assigns public keys to connections, at most ``capacity`` keys per connection.
-
-    A key keeps its connection for as long as it is assigned; a freed slot is reused by
-    the next new key (lowest connection index first).
-    """
-
-    def __init__(self, capacity: int = MAX_SUBSCRIPTIONS_PER_CONNECTION) -> None:
-        self.capacity = capacity
-        self._shard_of: dict[Key, int] = {}
-        self._counts: list[int] = []
-
-    def assign(self, key: Key) -> int:
-        """The connection index for ``key`` (a new index when every connection is full)."""
-        shard = self._shard_of.get(key)
-        if shard is not None:
-            return shard
-        for index, count in enumerate(self._counts):
-            if count < self.capacity:
-                shard = index
-                break
-        else:
-            shard = len(self._counts)
-            self._counts.append(0)
-        self._counts[shard] += 1
-        self._shard_of[key] = shard
-        return shard
-
-    def release(self, key: Key) -> int | None:
-        """Free ``key``'s slot; returns its connection index (None if it was not assigned)."""
-        shard = self._shard_of.pop(key, None)
-        if shard is not None:
-            self._counts[shard] -= 1
-        return shard
-
-    def shard_of(self, key: Key) -> int | None:
-        """The connection index of ``key``, if assigned."""
-        return self._shard_of.get(key)
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        """Number of keys per connection index."""
-        return tuple(self._counts)
-
-    @staticmethod
-    def plan(
-        keys: Iterable[Key], capacity: int = MAX_SUBSCRIPTIONS_PER_CONNECTION
-    ) -> list[list[Key]]:
-        """Split distinct ``keys`` (in order) into groups of at most ``capacity``."""
-        groups: list[list[Key]] = []
-        for key in dict.fromkeys(keys):
-            if not groups or len(groups[-1]) >= capacity:
-                groups.append([])
-            groups[-1].append(key)
-        return groups

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._channels import ChannelSpec
+from ._events import ConnectionState, Key
 from ._exceptions import BitunixError, ConfigurationError
 from ._fallback import Reconciler, poll_market
 from ._models import AccountBalance, Order, Position
-from ._protocol import ConnectionState, Key
 from ._reconcile import AccountLedger
 
 if TYPE_CHECKING:

@@ -53,13 +53,15 @@ from ._config import (
 )
 from ._connector import DEFAULT_CLOSE_TIMEOUT, Connector, check_ws_url, default_connector
 from ._credentials import Credentials
+from ._events import ConnectionState, Key, StateChanged
 from ._exceptions import (
     AuthenticationError,
     ConfigurationError,
     SubscriptionRejected,
 )
 from ._fallback import DEFAULT_POLL_INTERVAL, DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
-from ._protocol import ConnectionProtocol, ConnectionState, Key, ShardPlanner, StateChanged
+from ._protocol import ConnectionProtocol
+from ._sharding import ShardPlanner
 from ._signing import new_nonce, ws_login_args
 from ._subscription import (
     Overflow,

@@ -38,20 +38,9 @@ from ._connector import (
     connection_lost,
     map_connect_error,
 )
-from ._exceptions import (
-    AuthenticationError,
-    BitunixError,
-    BitunixInternalError,
-    ConnectionLost,
-    ConnectTimeout,
-    StreamFailed,
-    TransportError,
-)
-from ._frames import PRIVATE_CHANNELS, Push, decode
-from ._protocol import (
+from ._events import (
     BadFrame,
     ConnectionDead,
-    ConnectionProtocol,
     ConnectionState,
     Event,
     ExchangeMessage,
@@ -62,6 +51,17 @@ from ._protocol import (
     SubscriptionRefused,
     SubscriptionStale,
 )
+from ._exceptions import (
+    AuthenticationError,
+    BitunixError,
+    BitunixInternalError,
+    ConnectionLost,
+    ConnectTimeout,
+    StreamFailed,
+    TransportError,
+)
+from ._frames import PRIVATE_CHANNELS, Push, decode
+from ._protocol import ConnectionProtocol
 
 if TYPE_CHECKING:
     from ._stream import BitunixStream

@@ -1,4 +1,4 @@
-"""The sans-I/O connection core: transitions, budget, sharding, heartbeat, stale verdicts."""
+"""The sans-I/O connection core: transitions, budget, batching, heartbeat, stale verdicts."""
 
 from __future__ import annotations
 
@@ -10,20 +10,19 @@ import pytest
 
 from bitunix_trio import _frames
 from bitunix_trio._config import HeartbeatConfig
-from bitunix_trio._protocol import (
+from bitunix_trio._events import (
     BadFrame,
     ConnectionDead,
-    ConnectionProtocol,
     ConnectionState,
     Key,
     KeyStatus,
     LoginFailed,
-    ShardPlanner,
     StateChanged,
     SubscribeAccepted,
     SubscriptionRefused,
     SubscriptionStale,
 )
+from bitunix_trio._protocol import ConnectionProtocol
 
 S = ConnectionState
 HB = HeartbeatConfig(interval=15.0, timeout=5.0, stale_after=10.0)
@@ -211,20 +210,7 @@ def test_heartbeat_ping_counts_against_the_budget() -> None:
     assert ops(p.pop_frames(15.5)) == ["ping"]
 
 
-# -- sharding and batching -----------------------------------------------------------------
-
-
-def test_sharding_350_gives_300_and_50() -> None:
-    keys = [book_key(f"S{i}USDT") for i in range(350)]
-    assert [len(g) for g in ShardPlanner.plan(keys)] == [300, 50]
-    planner = ShardPlanner()
-    assert [planner.assign(k) for k in keys] == [0] * 300 + [1] * 50
-    assert planner.counts == (300, 50)
-    assert planner.assign(keys[3]) == 0  # already assigned
-    assert planner.release(keys[3]) == 0
-    assert planner.assign(("ticker", "NEWUSDT")) == 0  # the freed slot is reused
-    assert planner.release(("nope", None)) is None
-    assert ShardPlanner.plan(keys[:3] + keys[:3], capacity=2) == [keys[:2], keys[2:3]]
+# -- batching ----------------------------------------------------------------------------------
 
 
 def test_resubscribe_plan_batches_everything_wanted() -> None:
