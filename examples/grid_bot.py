@@ -71,6 +71,7 @@ class Fill:
     price: Decimal
     qty: Decimal
     order_id: str
+    client_id: str
     source: bt.DataSource
 
 
@@ -156,7 +157,14 @@ class GridBot:
         if update.status is bt.OrderStatus.FILLED:
             del self.open[update.client_id]
             self.fills.append(
-                Fill(order.side, order.price, update.filled_qty, update.order_id, update.source)
+                Fill(
+                    order.side,
+                    order.price,
+                    update.filled_qty,
+                    update.order_id,
+                    order.client_id,
+                    update.source,
+                )
             )
             if order.side is bt.Side.BUY:
                 await self.place(bt.Side.SELL, order.price + self.step)
