@@ -8,6 +8,7 @@ feeds the subscriptions every ``poll_interval`` (1 s), pacing its requests 0.2 s
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -246,3 +247,34 @@ async def test_bad_fallback_arguments(
     with pytest.raises(ConfigurationError, match=name):
         async with open_stream(memory_sim, **{name: value}):
             pass
+
+
+async def test_both_down_with_credentials_no_busy_loop(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The account reconciler backs off too: a virtual minute of both sides down costs a
+    bounded number of requests, and everything recovers afterwards."""
+    async with (
+        open_stream(memory_sim, credentials=memory_sim.credentials) as stream,
+        stream.subscribe(Ticker("BTCUSDT")) as tickers,
+        collecting(tickers) as (ticks,),
+    ):
+        await trio.sleep(10.0)
+        memory_sim.recorder.clear()
+        memory_sim.ws_down()
+        memory_sim.rest_down()
+        await trio.sleep(60.0)
+        requests = [(round(r.time, 6), r.path) for r in memory_sim.recorder.requests]
+        memory_sim.rest_down(False)
+        memory_sim.ws_down(False)
+        await trio.sleep(40.0)
+        assert state_of(stream) is S.AUTHENTICATED
+    market = [t for t, path in requests if path.startswith(MARKET)]
+    account = [t for t, path in requests if not path.startswith(MARKET)]
+    assert len(market) == 24  # as without credentials: six rounds of four attempts
+    # The reconciler: its periodic run at 30 s finds REST down; each failed run is four
+    # attempts (the client's retries over 3.5 s), then it waits 1, 2, 4, 8, 16 s.
+    runs = [30.0, 34.5, 40.0, 47.5, 59.0]
+    assert account == [r + d for r in runs for d in (0.0, 0.5, 1.5, 3.5)]
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(sorted(t for t, _ in requests)))
+    assert {s for _, s in ticks.between(100.0, 110.0)} == {WS}
