@@ -15,10 +15,13 @@ number helpers), :mod:`bitunix_trio._wire_encode` (WebSocket encoders) and
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self
+
+from ._exceptions import RemoteProtocolError
 
 __all__ = [
     "KLINE_INTERVALS",
@@ -231,6 +234,55 @@ KLINE_INTERVALS: dict[str, int] = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Wire numbers (here rather than in _wire because order books convert their levels lazily)
+
+_setattr = object.__setattr__
+
+
+def _dec(value: object) -> Decimal:
+    """A wire number (string, int, float or Decimal) as a finite Decimal."""
+    cls = type(value)
+    if cls is str:
+        d = Decimal(value)  # type: ignore[arg-type]
+    elif cls is int:
+        return Decimal(value)  # type: ignore[arg-type]
+    elif cls is float:
+        d = Decimal(repr(value))
+    elif cls is Decimal:
+        d = value  # type: ignore[assignment]
+    else:
+        raise TypeError(f"expected a number or numeric string, not {cls.__name__}")
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return d
+
+
+def to_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
+    """Book levels ``[[price, qty], ...]`` -> ``((Decimal, Decimal), ...)``.
+
+    Empty levels (``["", ""]``, sent for unknown symbols) are dropped. Raises ValueError,
+    TypeError or ``decimal.InvalidOperation`` on anything else that is not a pair of finite
+    numbers.
+    """
+    if not isinstance(raw, list | tuple):
+        raise TypeError(f"book side must be a list, not {type(raw).__name__}")
+    out: list[Level] = []
+    append = out.append
+    for price, qty in raw:
+        # Fast path: both strings (as the exchange sends them), finite, non-empty.
+        if price.__class__ is str and qty.__class__ is str and price and qty:
+            p = Decimal(price)
+            q = Decimal(qty)
+            if p.is_finite() and q.is_finite():
+                append((p, q))
+                continue
+        if price == "" or qty == "":
+            continue
+        append((_dec(price), _dec(qty)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
 # Value types
 
 
@@ -284,31 +336,156 @@ class TickerSummary(_Timestamped):
     source: DataSource = DataSource.WEBSOCKET
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, repr=False)
 class OrderBookUpdate(_Timestamped):
     """A full snapshot of the top of the book (every push replaces the previous one).
 
     ``bids`` descend and ``asks`` ascend, as ``(price, qty)`` pairs; empty levels are dropped,
     so an unknown symbol gives an empty book. ``depth`` is the channel's window (1, 5 or 15),
     or None for the whole book (``depth_books`` and REST without a limit).
+
+    Books from the WebSocket convert their levels to :class:`~decimal.Decimal` when a side is
+    first read (then keep the result): a conflated snapshot that nobody reads costs no
+    conversion. The frame decoder has already checked the shape (lists of ``[price, qty]``);
+    if a price or quantity turns out not to be a finite number, reading that side raises
+    :class:`~bitunix_trio.RemoteProtocolError` naming the symbol (as do comparing, hashing and
+    pickling the book, which read both sides).
     """
+
+    __slots__ = ("_asks", "_bids", "depth", "source", "symbol", "ts")
 
     symbol: str
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
     depth: int | None
     ts: int
-    source: DataSource = DataSource.WEBSOCKET
+    source: DataSource
+
+    def __init__(
+        self,
+        symbol: str,
+        bids: tuple[Level, ...],
+        asks: tuple[Level, ...],
+        depth: int | None,
+        ts: int,
+        source: DataSource = DataSource.WEBSOCKET,
+    ) -> None:
+        _setattr(self, "symbol", symbol)
+        _setattr(self, "_bids", bids)
+        _setattr(self, "_asks", asks)
+        _setattr(self, "depth", depth)
+        _setattr(self, "ts", ts)
+        _setattr(self, "source", source)
+
+    @classmethod
+    def _from_wire(
+        cls,
+        symbol: str,
+        bids: Sequence[Sequence[Any]],
+        asks: Sequence[Sequence[Any]],
+        depth: int | None,
+        ts: int,
+        source: DataSource = DataSource.WEBSOCKET,
+    ) -> OrderBookUpdate:
+        """A book over raw wire levels (lists of ``[price, qty]`` whose shape the caller
+        checked), converted on first read."""
+        self = _new(cls)
+        _set_symbol(self, symbol)
+        _set_raw_bids(self, _Raw(bids))
+        _set_raw_asks(self, _Raw(asks))
+        _set_depth(self, depth)
+        _set_ts(self, ts)
+        _set_source(self, source)
+        return self
+
+    def _side(self, raw: _Raw, slot: Any) -> tuple[Level, ...]:
+        try:
+            levels = to_levels(raw.levels)
+        except (ValueError, TypeError, ArithmeticError):
+            raise RemoteProtocolError(
+                f"{self.symbol or 'order book'}: invalid order book level "
+                f"{_first_bad_level(raw.levels)!r} (not a pair of finite numbers)"[:300]
+            ) from None
+        slot.__set__(self, levels)
+        return levels
 
     @property
     def best_bid(self) -> Level | None:
         """The highest bid, or None."""
-        return self.bids[0] if self.bids else None
+        bids = self.bids
+        return bids[0] if bids else None
 
     @property
     def best_ask(self) -> Level | None:
         """The lowest ask, or None."""
-        return self.asks[0] if self.asks else None
+        asks = self.asks
+        return asks[0] if asks else None
+
+    def __repr__(self) -> str:
+        sides = []
+        for name in ("bids", "asks"):
+            try:
+                sides.append(repr(getattr(self, name)))
+            except RemoteProtocolError:
+                raw = (_BIDS if name == "bids" else _ASKS).__get__(self)
+                sides.append(f"<invalid {raw.levels!r}>")
+        return (
+            f"OrderBookUpdate(symbol={self.symbol!r}, bids={sides[0]}, asks={sides[1]}, "
+            f"depth={self.depth!r}, ts={self.ts!r}, source={self.source!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.symbol, self.bids, self.asks, self.depth, self.ts, self.source))
+
+
+def _first_bad_level(raw: Sequence[Sequence[Any]]) -> object:
+    for level in raw:
+        try:
+            to_levels([level])
+        except (ValueError, TypeError, ArithmeticError):
+            return level
+    return raw  # pragma: no cover - only called when a level failed
+
+
+class _Raw:
+    """Wire levels not converted yet (a marker type: converted sides are tuples)."""
+
+    __slots__ = ("levels",)
+
+    def __init__(self, levels: Sequence[Sequence[Any]]) -> None:
+        self.levels = levels
+
+    def __repr__(self) -> str:
+        return f"<unconverted {self.levels!r}>"
+
+
+def _lazy_side(name: str) -> property:
+    slot = OrderBookUpdate.__dict__[name]
+    get = slot.__get__
+
+    def side(self: OrderBookUpdate) -> tuple[Level, ...]:
+        levels = get(self)
+        if levels.__class__ is tuple:
+            return levels
+        if levels.__class__ is _Raw:
+            return self._side(levels, slot)
+        return self._side(_Raw(levels), slot)  # a list given to the constructor
+
+    side.__doc__ = f"The {'bids' if name == '_bids' else 'asks'} as ``(price, qty)`` pairs."
+    return property(side)
+
+
+_new = object.__new__
+_set_symbol = OrderBookUpdate.__dict__["symbol"].__set__
+_BIDS = OrderBookUpdate.__dict__["_bids"]
+_ASKS = OrderBookUpdate.__dict__["_asks"]
+_set_raw_bids = _BIDS.__set__
+_set_raw_asks = _ASKS.__set__
+_set_depth = OrderBookUpdate.__dict__["depth"].__set__
+_set_ts = OrderBookUpdate.__dict__["ts"].__set__
+_set_source = OrderBookUpdate.__dict__["source"].__set__
+setattr(OrderBookUpdate, "bids", _lazy_side("_bids"))  # noqa: B010 - after @dataclass saw the field
+setattr(OrderBookUpdate, "asks", _lazy_side("_asks"))  # noqa: B010
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,9 @@ from ._models import (
     Trade,
     UpdateEvent,
     _ParsingEnum,
+    to_levels,
 )
+from ._models import _dec as _dec  # re-exported: the REST parsers use it too
 
 _E = TypeVar("_E", bound=_ParsingEnum)
 
@@ -68,7 +70,6 @@ def _opt_enum(cls: type[_E], value: object) -> _E | None:
 # ---------------------------------------------------------------------------------------------
 # Scalars
 
-_Decimal = Decimal
 _MS = timedelta(milliseconds=1)
 
 
@@ -137,24 +138,6 @@ def _time_ms(value: object) -> int:
 
 def _opt_time_ms(value: object) -> int | None:
     return None if value is None or value == "" else _time_ms(value)
-
-
-def _dec(value: object) -> Decimal:
-    """A wire number (string, int, float or Decimal) as a finite Decimal."""
-    cls = type(value)
-    if cls is str:
-        d = Decimal(value)  # type: ignore[arg-type]
-    elif cls is int:
-        return Decimal(value)  # type: ignore[arg-type]
-    elif cls is float:
-        d = Decimal(repr(value))
-    elif cls is Decimal:
-        d = value  # type: ignore[assignment]
-    else:
-        raise TypeError(f"expected a number or numeric string, not {cls.__name__}")
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return d
 
 
 def _opt_dec(value: object) -> Decimal | None:
@@ -282,26 +265,28 @@ def parse_ticker_summary(
 
 
 def parse_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
-    """Book levels ``[[price, qty], ...]`` -> ``((Decimal, Decimal), ...)``.
+    """Book levels ``[[price, qty], ...]`` -> ``((Decimal, Decimal), ...)``, now.
 
     Empty levels (``["", ""]``, sent for unknown symbols) are dropped.
     """
-    if not isinstance(raw, list | tuple):
+    return to_levels(raw)
+
+
+_LEVEL_VALUE_TYPES = frozenset({str, int, float})
+
+
+def check_levels(raw: object) -> Sequence[Sequence[Any]]:
+    """Check the shape of one book side: a list of ``[price, qty]`` pairs of strings (or
+    JSON numbers). Their values are converted when the side is first read."""
+    if raw.__class__ is not list:
         raise TypeError(f"book side must be a list, not {type(raw).__name__}")
-    out: list[Level] = []
-    append = out.append
-    for price, qty in raw:
-        # Fast path: both strings (as the exchange sends them), finite, non-empty.
-        if price.__class__ is str and qty.__class__ is str and price and qty:
-            p = _Decimal(price)
-            q = _Decimal(qty)
-            if p.is_finite() and q.is_finite():
-                append((p, q))
-                continue
-        if price == "" or qty == "":
-            continue
-        append((_dec(price), _dec(qty)))
-    return tuple(out)
+    types = _LEVEL_VALUE_TYPES
+    for level in raw:
+        if level.__class__ is not list or len(level) != 2:
+            raise ValueError(f"a book level must be [price, qty], not {level!r}"[:120])
+        if level[0].__class__ not in types or level[1].__class__ not in types:
+            raise TypeError(f"a book level holds strings or numbers, not {level!r}"[:120])
+    return raw
 
 
 def parse_order_book(
@@ -313,12 +298,14 @@ def parse_order_book(
 ) -> OrderBookUpdate:
     """``depth_book*`` push data ``{"b": [...], "a": [...]}`` -> OrderBookUpdate.
 
-    A frame without a symbol (sent when none was subscribed) gives ``symbol=""``.
+    A frame without a symbol (sent when none was subscribed) gives ``symbol=""``. The shape
+    of the levels is checked here; their numbers are converted when a side is first read
+    (see :class:`~bitunix_trio.OrderBookUpdate`).
     """
-    return OrderBookUpdate(
+    return OrderBookUpdate._from_wire(
         "" if symbol is None else _str(symbol),
-        parse_levels(data["b"]),
-        parse_levels(data["a"]),
+        check_levels(data["b"]),
+        check_levels(data["a"]),
         depth,
         ts,
         source,

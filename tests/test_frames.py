@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 from golden_frames import CLIENT_CASES, SERVER_CASES, ClientCase, ServerCase
 
+from bitunix_trio._exceptions import RemoteProtocolError
 from bitunix_trio._frames import (
     MAX_KEPT_TEXT,
     ErrorFrame,
@@ -255,9 +256,13 @@ def test_ticker_trusts_data_symbol_but_routes_by_envelope() -> None:
         ('{"ch":"ticker","symbol":"BTCUSDT","ts":1,"data":{}}', "ticker: bad data (KeyError"),
         ('{"ch":"ticker","symbol":"BTCUSDT","ts":1,"data":[]}', "ticker: bad data"),
         ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[["1"]],"a":[]}}', "bad data"),
-        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[["x","1"]],"a":[]}}', "bad data"),
-        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[["NaN","1"]],"a":[]}}', "bad"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[["1","2","3"]],"a":[]}}', "bad"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[[null,"1"]],"a":[]}}', "bad"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[],"a":[["1",true]]}}', "bad"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":["12"],"a":[]}}', "bad data"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[{"1":2}],"a":[]}}', "bad data"),
         ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":5,"a":[]}}', "bad data"),
+        ('{"ch":"depth_book5","symbol":"X","ts":1,"data":{"b":[]}}', "bad data"),
         ('{"ch":"trade","ts":1,"data":[]}', "trade: bad data (KeyError"),
         ('{"ch":"trade","symbol":"X","ts":1,"data":{}}', "trade: bad data (TypeError"),
         ('{"ch":"trade","symbol":"X","ts":1,"data":[{"t":"x","p":"1","v":"1","s":"buy"}]}', "bad"),
@@ -345,6 +350,46 @@ def test_json_numbers_where_strings_are_expected_still_decode() -> None:
     assert isinstance(book, OrderBookUpdate)
     assert book.bids == ((D("1.5"), D("2")),)
     assert book.asks == ((D("1.6"), D("3.25")),)
+
+
+@pytest.mark.parametrize(
+    ("bids", "asks"),
+    [
+        ('[["x","1"]]', "[]"),
+        ('[["NaN","1"]]', "[]"),
+        ('[["1","2"]]', '[["1","Infinity"]]'),
+        ('[["1","2"]]', '[["1","1e"]]'),
+    ],
+)
+def test_book_numbers_are_checked_when_read(bids: str, asks: str) -> None:
+    # The shape is checked at decode time, the numbers when a side is first read: a book
+    # that nobody reads costs no conversion.
+    text = f'{{"ch":"depth_book5","symbol":"XUSDT","ts":1,"data":{{"b":{bids},"a":{asks}}}}}'
+    frame = decode(text)
+    assert isinstance(frame, Push)
+    (book,) = frame.items
+    assert isinstance(book, OrderBookUpdate)
+    bad_side = "bids" if bids != '[["1","2"]]' else "asks"
+    with pytest.raises(RemoteProtocolError, match="XUSDT: invalid order book level"):
+        getattr(book, bad_side)
+    with pytest.raises(RemoteProtocolError):
+        book.best_bid if bad_side == "bids" else book.best_ask  # noqa: B018
+    with pytest.raises(RemoteProtocolError):
+        encode_frame(frame)
+    assert "<invalid" in repr(book)
+
+
+def test_book_sides_convert_once() -> None:
+    text = '{"ch":"depth_book1","symbol":"X","ts":1,"data":{"b":[["1.5","2"]],"a":[["","" ]]}}'
+    frame = decode(text)
+    assert isinstance(frame, Push)
+    (book,) = frame.items
+    assert isinstance(book, OrderBookUpdate)
+    first = book.bids
+    assert first == ((D("1.5"), D("2")),)
+    assert book.bids is first
+    assert book.asks == ()
+    assert book == OrderBookUpdate("X", ((D("1.5"), D("2")),), (), 1, 1)
 
 
 # --- client frames, bad input -----------------------------------------------------------------

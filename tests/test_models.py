@@ -22,10 +22,12 @@ from golden_frames import (
     TRADES,
 )
 
+from bitunix_trio._exceptions import RemoteProtocolError
 from bitunix_trio._models import (
     DataSource,
     KlineUpdate,
     MarginMode,
+    OrderBookUpdate,
     OrderStatus,
     OrderType,
     PositionMode,
@@ -150,3 +152,51 @@ def test_kline_value_fields() -> None:
     assert isinstance(KLINE_1MIN, KlineUpdate)
     assert KLINE_1MIN.interval == "1min"
     assert KLINE_1MIN.price_type is PriceType.MARKET
+
+
+def test_order_book_from_the_wire_is_an_ordinary_value() -> None:
+    # Levels from the wire are converted when a side is first read; nothing else shows it.
+    lazy = OrderBookUpdate._from_wire(
+        "BTCUSDT",
+        [[str(p), str(q)] for p, q in BOOK15.bids],
+        [[str(p), str(q)] for p, q in BOOK15.asks] + [["", ""]],
+        15,
+        BOOK15.ts,
+    )
+    assert lazy == BOOK15
+    assert hash(lazy) == hash(BOOK15)
+    assert repr(lazy) == repr(BOOK15)
+    assert not hasattr(lazy, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lazy.bids = ()  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(lazy)) == BOOK15
+    recovered = dataclasses.replace(lazy, source=DataSource.RECOVERED)
+    assert recovered.bids == BOOK15.bids
+    assert recovered.source is DataSource.RECOVERED
+    assert dataclasses.asdict(lazy) == dataclasses.asdict(BOOK15)
+    assert lazy.best_bid == BOOK15.best_bid
+    assert lazy.best_ask == BOOK15.best_ask
+    assert [f.name for f in dataclasses.fields(lazy)] == [
+        "symbol",
+        "bids",
+        "asks",
+        "depth",
+        "ts",
+        "source",
+    ]
+    match lazy:
+        case OrderBookUpdate("BTCUSDT", bids, asks):
+            assert bids == BOOK15.bids
+            assert asks == BOOK15.asks
+        case _:  # pragma: no cover
+            pytest.fail("no match")
+
+
+def test_order_book_with_bad_numbers_raises_when_read() -> None:
+    book = OrderBookUpdate._from_wire("XUSDT", [["1", "2"]], [["abc", "1"]], 5, 1)
+    assert book.bids == ((D(1), D(2)),)
+    with pytest.raises(RemoteProtocolError, match=r"XUSDT: invalid order book level \['abc'"):
+        book.asks  # noqa: B018
+    with pytest.raises(RemoteProtocolError):
+        hash(book)
+    assert "asks=<invalid [['abc', '1']]>" in repr(book)
