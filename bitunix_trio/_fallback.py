@@ -237,6 +237,9 @@ class _Poller:
         rows: list[TickerUpdate] | None = await self.call(
             "tickers", lambda: self.rest.get_tickers(symbols)
         )
+        if rows is None and len(symbols) > 1:
+            # One bad symbol may spoil the list: ask for every row and pick ours.
+            rows = await self.call("all tickers", self.rest.get_tickers)
         for row in rows or ():
             if row.symbol in tickers:
                 self.deliver(("ticker", row.symbol), row)

@@ -28,7 +28,7 @@ from bitunix_trio._channels import (
     Tickers,
     Trades,
 )
-from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._exceptions import ConfigurationError, ExchangeError
 from bitunix_trio._fallback import (
     TRADES_UNAVAILABLE,
     Reconciler,
@@ -281,6 +281,46 @@ async def test_poll_market_one_bad_request_does_not_stop_the_round(
     # logged once per failing request, not once per round
     failed = [r.getMessage() for r in caplog.records if "failed:" in r.getMessage()]
     assert len(failed) == 2
+
+
+class TickersOnly:
+    """A REST stand-in whose tickers endpoint refuses a list with an unknown symbol."""
+
+    def __init__(self, rows: list[TickerUpdate]) -> None:
+        self.rows = rows
+        self.calls: list[object] = []
+
+    async def get_tickers(self, symbols: Any = None) -> list[TickerUpdate]:
+        self.calls.append(symbols)
+        await trio.lowlevel.checkpoint()
+        if symbols is not None and "NOPEUSDT" in symbols:
+            raise ExchangeError("this Futures is not allowed to trade.", 20015)
+        return [r for r in self.rows if symbols is None or r.symbol in symbols]
+
+    async def get_depth(self, symbol: str, limit: Any = 15) -> OrderBookUpdate:
+        raise AssertionError("not called")
+
+    async def get_klines(self, symbol: str, interval: str = "1min", **kw: Any) -> list[Any]:
+        raise AssertionError("not called")
+
+    async def get_funding_rate(self, symbol: str) -> FundingRate:
+        raise AssertionError("not called")
+
+
+async def test_poll_market_one_bad_ticker_symbol_does_not_spoil_the_others(
+    memory_sim: SimulatedExchange,
+    rest: BitunixRestClient,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    rows = await rest.get_tickers(["BTCUSDT", "ETHUSDT"])
+    fake = TickersOnly(rows)
+    sink = Sink()
+    specs = [Ticker("BTCUSDT"), Ticker("NOPEUSDT")]
+    start = trio.current_time()
+    await run_for(1.5, poll_market, fake, lambda: specs, sink, on_unavailable=ignore)
+    assert [round(t - start, 6) for t in sink.times(("ticker", "BTCUSDT"))] == [0.2, 1.2]
+    assert sink.values(("ticker", "NOPEUSDT")) == []
+    assert fake.calls == [["BTCUSDT", "NOPEUSDT"], None] * 2
 
 
 def test_mark_price_from_funding() -> None:
