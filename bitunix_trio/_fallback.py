@@ -27,7 +27,6 @@ WebSocket and REST down nothing spins.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -255,7 +254,9 @@ class _Poller:
             return
         for spec in specs:
             n = spec.depth
-            cut = dataclasses.replace(book, bids=book.bids[:n], asks=book.asks[:n], depth=n)
+            cut = OrderBookUpdate(
+                book.symbol, book.bids[:n], book.asks[:n], n, book.ts, book.source
+            )
             self.deliver(spec.key, book if n == book.depth else cut)
 
     async def kline(self, spec: Kline) -> None:
