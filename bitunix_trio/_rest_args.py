@@ -51,10 +51,10 @@ __all__ = [
 #: The depth limits the exchange accepts (``None`` asks for the whole book).
 DEPTH_LIMITS: tuple[int | str, ...] = (1, 5, 15, 50, "max")
 
-#: WebSocket interval spelling -> REST spelling (REST says ``1m``/``1h``/``1d``).
+#: WebSocket interval spelling -> REST spelling (REST says ``1m``/``1h``/``1d``). The REST
+#: kline endpoint has no 3-minute interval, although the WebSocket has ``3min``.
 REST_KLINE_INTERVALS: dict[str, str] = {
     "1min": "1m",
-    "3min": "3m",
     "5min": "5m",
     "15min": "15m",
     "30min": "30m",
@@ -212,8 +212,13 @@ def kline_interval(value: object) -> tuple[str, str]:
         ws = text if text in KLINE_INTERVALS else _FROM_REST.get(text)
         if ws is None:
             ws = _EXTRA_INTERVALS.get(text.lower())
-        if ws is not None:
+        if ws is not None and ws in REST_KLINE_INTERVALS:
             return REST_KLINE_INTERVALS[ws], ws
+        if text in {"3min", "3m"}:
+            raise ConfigurationError(
+                "the REST kline endpoint has no 3-minute interval (only the WebSocket's "
+                "3min klines exist); use 1m or 5m"
+            )
     allowed = ", ".join(REST_KLINE_INTERVALS.values())
     raise ConfigurationError(
         f"interval must be one of {allowed} (or the WebSocket spelling: "

@@ -666,3 +666,12 @@ async def test_request_escape_hatch() -> None:
     assert len(recorder.requests) == 1
     assert recorder.requests[0].content == b'{"a":"1.50"}'
     assert "sign" in recorder.requests[0].headers
+
+
+def test_three_minute_klines_are_refused_on_rest() -> None:
+    from bitunix_trio._rest_args import kline_interval
+
+    assert kline_interval("5min") == ("5m", "5min")
+    for spelling in ("3min", "3m"):
+        with pytest.raises(ConfigurationError, match="no 3-minute interval"):
+            kline_interval(spelling)
