@@ -307,7 +307,10 @@ class ConnectionSlot:
                     task_status.started()
                 await trio.sleep_forever()
         except Exception as exc:
-            self._record(exc)
+            # The body's own error (a login timeout, say) leaves the nursery wrapped in a
+            # group of Exceptions only: record the error itself, so a transient one is
+            # retried like any other rather than taken for a bug.
+            self._record(first_failure(exc) if isinstance(exc, ExceptionGroup) else exc)
         finally:
             self._tasks_scope = None
             self.connected_at = None
