@@ -57,7 +57,7 @@ def format_value(channel: str, value: Any, state: str) -> str:
     if isinstance(value, OrderBookUpdate):
         body = f"bid {_level(value.best_bid)}  ask {_level(value.best_ask)}"
     elif isinstance(value, TickerUpdate):
-        body = f"last {value.last_price}  24h {value.change}%"
+        body = f"last {value.last_price}  24h {value.change:+.2f}%"
     elif isinstance(value, MarkPriceUpdate):
         body = f"mark {value.mark_price}  index {value.index_price}"
     elif isinstance(value, Trade):
