@@ -8,7 +8,7 @@ child of its supervisor::
      └─ fallback: StreamFallback.run
          ├─ reconciler: after every (re)login of the private socket, every
          │  ``reconcile_interval`` seconds, and after ``reconcile_quiet_after`` quiet seconds
-         │  with orders open (see ``_fallback.Reconciler``)
+         │  with orders open (see ``_reconciler.Reconciler``)
          └─ watcher: once a public connection has been down for ``fallback_grace`` seconds,
             a REST poller (in its own cancel scope) feeds that connection's market
             subscriptions; it is cancelled the moment every public connection is back
@@ -34,9 +34,10 @@ import trio
 from ._channels import ChannelSpec
 from ._events import ConnectionState, Key
 from ._exceptions import BitunixError, ConfigurationError
-from ._fallback import Reconciler, poll_market
 from ._models import AccountBalance, Order, Position
+from ._poller import poll_market
 from ._reconcile import AccountLedger
+from ._reconciler import Reconciler
 
 if TYPE_CHECKING:
     from ._stream import BitunixStream

@@ -59,8 +59,9 @@ from ._exceptions import (
     ConfigurationError,
     SubscriptionRejected,
 )
-from ._fallback import DEFAULT_POLL_INTERVAL, DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
+from ._poller import DEFAULT_POLL_INTERVAL
 from ._protocol import ConnectionProtocol
+from ._reconciler import DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
 from ._sharding import ShardPlanner
 from ._signing import new_nonce, ws_login_args
 from ._subscription import (

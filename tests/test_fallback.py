@@ -29,14 +29,6 @@ from bitunix_trio._channels import (
     Trades,
 )
 from bitunix_trio._exceptions import ConfigurationError, ExchangeError
-from bitunix_trio._fallback import (
-    TRADES_UNAVAILABLE,
-    Reconciler,
-    mark_price_from_funding,
-    periodic_reconciliation,
-    poll_market,
-    reconcile_account,
-)
 from bitunix_trio._models import (
     AccountBalance,
     DataSource,
@@ -50,7 +42,9 @@ from bitunix_trio._models import (
     TickerUpdate,
     UpdateEvent,
 )
+from bitunix_trio._poller import TRADES_UNAVAILABLE, mark_price_from_funding, poll_market
 from bitunix_trio._reconcile import AccountLedger, Key
+from bitunix_trio._reconciler import Reconciler, periodic_reconciliation, reconcile_account
 from bitunix_trio._rest import BitunixRestClient, open_rest_client
 from bitunix_trio._rest_types import FundingRate
 from bitunix_trio._wire import parse_balance, parse_order, parse_position
