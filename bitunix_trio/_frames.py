@@ -3,7 +3,11 @@
 :func:`decode` turns any text the exchange may send into a :data:`ServerFrame`; it never
 raises: broken JSON, wrong types or missing fields give :class:`Malformed`, an ``op`` or
 ``ch`` it does not know gives :class:`Unknown` (wsproto reports bad frames as events, not
-exceptions). The ``encode_*`` functions produce compact JSON in the exact shapes of the
+exceptions). Market pushes in the shapes the exchange sends are decoded by the typed
+decoders of :mod:`bitunix_trio._wire_fast` (msgspec checks the JSON while it parses it); any
+other frame, and any push those refuse, takes the general path (JSON objects, then the
+parsers of :mod:`bitunix_trio._wire`), which gives the same values and says why a frame is
+malformed. The ``encode_*`` functions produce compact JSON in the exact shapes of the
 protocol. The server side (:func:`decode_client` and the server encoders) is here too, so that
 the simulated exchange speaks the same protocol from the same code.
 
@@ -15,38 +19,28 @@ ones; :meth:`Push.routes` gives ``(key, item)`` pairs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import InvalidOperation
 from typing import Any
 
+import msgspec
+
 from ._models import (
-    KLINE_INTERVALS,
     AccountBalance,
     KlineUpdate,
     MarkPriceUpdate,
     Order,
     OrderBookUpdate,
     Position,
-    PriceType,
     TickerSummary,
     TickerUpdate,
     TpSlOrder,
     Trade,
 )
-from ._wire import (
-    parse_balance,
-    parse_kline,
-    parse_mark_price,
-    parse_order,
-    parse_order_book,
-    parse_position,
-    parse_ticker,
-    parse_ticker_summary,
-    parse_tpsl,
-    parse_trades,
-)
+from ._wire import PUSH_PARSERS
 from ._wire_encode import to_wire
+from ._wire_fast import ENVELOPE, FAST_PARSERS
 
 __all__ = [
     "ClientFrame",
@@ -234,10 +228,13 @@ def _keep(text: str | bytes) -> str:
     return text if len(text) <= MAX_KEPT_TEXT else text[:MAX_KEPT_TEXT]
 
 
+_loads = msgspec.json.Decoder().decode
+
+
 def _load(text: str | bytes) -> tuple[dict[str, Any] | None, str]:
     """JSON object or (None, reason)."""
     try:
-        obj = json.loads(text)
+        obj = _loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
         return None, f"invalid JSON: {str(exc)[:100]}"
     if type(obj) is not dict:
@@ -249,80 +246,9 @@ def _int_or_none(value: object) -> int | None:
     return value if type(value) is int else None
 
 
-# --- push parsers: (envelope symbol, ts, data) -> items ------------------------------------
-
-_Parser = Callable[[str | None, int, Any], tuple[Item, ...]]
-
-
-def _need_symbol(symbol: str | None) -> str:
-    if symbol is None:
-        raise KeyError("symbol")
-    return symbol
-
-
-def _book(depth: int | None) -> _Parser:
-    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-        return (parse_order_book(data, ts, symbol, depth),)
-
-    return parse
-
-
-def _kline(interval: str, price_type: PriceType) -> _Parser:
-    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-        return (parse_kline(data, ts, _need_symbol(symbol), interval, price_type),)
-
-    return parse
-
-
-def _ticker(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-    return (parse_ticker(data, ts, symbol),)
-
-
-def _tickers(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-    if type(data) is list:
-        return tuple([parse_ticker_summary(entry, ts, symbol) for entry in data])
-    return (parse_ticker_summary(data, ts, symbol),)
-
-
-def _trades(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-    return parse_trades(data, ts, _need_symbol(symbol))
-
-
-def _price(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-    return (parse_mark_price(data, ts, _need_symbol(symbol)),)
-
-
-def _private(parse_one: Callable[[Any, int], Item]) -> _Parser:
-    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Item, ...]:
-        if type(data) is list:
-            return tuple([parse_one(entry, ts) for entry in data])
-        return (parse_one(data, ts),)
-
-    return parse
-
-
-_PARSERS: dict[str, _Parser] = {
-    "depth_book1": _book(1),
-    "depth_book5": _book(5),
-    "depth_book15": _book(15),
-    "depth_books": _book(None),
-    "ticker": _ticker,
-    "tickers": _tickers,
-    "trade": _trades,
-    "price": _price,
-    "order": _private(parse_order),
-    "position": _private(parse_position),
-    "balance": _private(parse_balance),
-    "tpsl": _private(parse_tpsl),
-}
-for _interval in KLINE_INTERVALS:
-    for _pt in PriceType:
-        _PARSERS[f"{_pt.value}_kline_{_interval}"] = _kline(_interval, _pt)
-
-
 def _decode_push(obj: dict[str, Any], text: str | bytes) -> ServerFrame:
     channel = obj["ch"]
-    parser = _PARSERS.get(channel) if type(channel) is str else None
+    parser = PUSH_PARSERS.get(channel) if type(channel) is str else None
     if parser is None:
         return Unknown(_keep(text), f"unknown channel {channel!r}"[:120])
     ts = obj.get("ts")
@@ -362,8 +288,33 @@ def _decode_op(obj: dict[str, Any], text: str | bytes) -> ServerFrame:
     return Unknown(_keep(text), f"unknown op {op!r}"[:120])
 
 
+_decode_envelope = ENVELOPE.decode
+_fast_parsers = FAST_PARSERS.get
+_UNSET = msgspec.UNSET
+
+
 def decode(text: str | bytes) -> ServerFrame:
     """Decode one frame from the exchange. Never raises."""
+    # Market pushes in the shapes the exchange sends take the typed path (the JSON is
+    # checked while it is parsed); everything else, including any push that path refuses,
+    # takes the general one, which decides what the frame is.
+    try:
+        envelope = _decode_envelope(text)
+    except (ValueError, TypeError, RecursionError):
+        return _decode(text)
+    parse = _fast_parsers(envelope.ch)
+    if parse is None or envelope.op is not _UNSET:
+        return _decode(text)
+    symbol = envelope.symbol
+    ts = envelope.ts
+    try:
+        items = parse(symbol, ts, envelope.data)
+    except _BAD_INPUT:
+        return _decode(text)
+    return Push(envelope.ch, symbol, ts, items)
+
+
+def _decode(text: str | bytes) -> ServerFrame:
     obj, reason = _load(text)
     if obj is None:
         return Malformed(_keep(text), reason)

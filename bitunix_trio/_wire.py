@@ -6,7 +6,8 @@ parsers in :mod:`bitunix_trio._wire_rest` build on them). All raise :class:`Valu
 :class:`KeyError`, :class:`TypeError` or ``decimal.InvalidOperation`` on bad input; the frame
 decoder turns those into a ``Malformed`` frame. Their inverses (``*_to_wire``) are in
 :mod:`bitunix_trio._wire_encode`. Also here: the time and number helpers of the wire format
-(``ms_to_datetime``, ``parse_iso_datetime``, ``format_iso_datetime``, ``kline_open_time``, ...).
+(``ms_to_datetime``, ``parse_iso_datetime``, ``format_iso_datetime``, ``kline_open_time``, ...),
+and ``PUSH_PARSERS``, the frame decoder's table of push parsers by wire channel.
 
 Live quirks handled here: enum values in any case (``Buy``/``BUY``/``buy``), the order status
 ``NEW_``, ISO-8601 times with nanoseconds, ``leverage`` as a string or an integer, empty
@@ -15,7 +16,7 @@ Live quirks handled here: enum values in any case (``Buy``/``BUY``/``buy``), the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -93,6 +94,8 @@ def parse_iso_datetime(text: str) -> datetime:
         raise TypeError(f"time must be a string, not {type(text).__name__}")
     try:
         dt = datetime.fromisoformat(text)
+        if dt.tzinfo is UTC:  # "...Z", as the exchange writes
+            return dt
     except ValueError:
         dot = text.find(".")
         if dot < 0:
@@ -499,3 +502,76 @@ def parse_tpsl(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Tp
         ts=ts,
         source=source,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Push data by wire channel: (envelope symbol, ts, data) -> items (the frame decoder's table)
+
+PushParser = Callable[[str | None, int, Any], tuple[Any, ...]]
+
+
+def _need_symbol(symbol: str | None) -> str:
+    if symbol is None:
+        raise KeyError("symbol")
+    return symbol
+
+
+def _push_book(depth: int | None) -> PushParser:
+    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+        return (parse_order_book(data, ts, symbol, depth),)
+
+    return parse
+
+
+def _push_kline(interval: str, price_type: PriceType) -> PushParser:
+    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+        return (parse_kline(data, ts, _need_symbol(symbol), interval, price_type),)
+
+    return parse
+
+
+def _push_ticker(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+    return (parse_ticker(data, ts, symbol),)
+
+
+def _push_tickers(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+    if type(data) is list:
+        return tuple([parse_ticker_summary(entry, ts, symbol) for entry in data])
+    return (parse_ticker_summary(data, ts, symbol),)
+
+
+def _push_trades(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+    return parse_trades(data, ts, _need_symbol(symbol))
+
+
+def _push_price(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+    return (parse_mark_price(data, ts, _need_symbol(symbol)),)
+
+
+def _push_private(parse_one: Callable[[Any, int], Any]) -> PushParser:
+    def parse(symbol: str | None, ts: int, data: Any) -> tuple[Any, ...]:
+        if type(data) is list:
+            return tuple([parse_one(entry, ts) for entry in data])
+        return (parse_one(data, ts),)
+
+    return parse
+
+
+#: The parsers of every push channel, from decoded JSON (dicts and lists).
+PUSH_PARSERS: dict[str, PushParser] = {
+    "depth_book1": _push_book(1),
+    "depth_book5": _push_book(5),
+    "depth_book15": _push_book(15),
+    "depth_books": _push_book(None),
+    "ticker": _push_ticker,
+    "tickers": _push_tickers,
+    "trade": _push_trades,
+    "price": _push_price,
+    "order": _push_private(parse_order),
+    "position": _push_private(parse_position),
+    "balance": _push_private(parse_balance),
+    "tpsl": _push_private(parse_tpsl),
+}
+for _interval in KLINE_INTERVALS:
+    for _pt in PriceType:
+        PUSH_PARSERS[f"{_pt.value}_kline_{_interval}"] = _push_kline(_interval, _pt)

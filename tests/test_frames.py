@@ -275,7 +275,9 @@ def test_ticker_trusts_data_symbol_but_routes_by_envelope() -> None:
         ('{"ch":"order","ts":1,"data":"nope"}', "order: bad data"),
         ('{"ch":"order","ts":1,"data":[{"orderId":"1"}]}', "order: bad data"),
         ('{"ch":"market_kline_1min","ts":1,"data":{}}', "bad data"),
-        ('{"ch":"mark_kline_1month","symbol":"X","ts":1e400,"data":{}}', "ts must be"),
+        ('{"ch":"mark_kline_1month","symbol":"X","ts":1.5,"data":{}}', "ts must be"),
+        ('{"ch":"mark_kline_1month","symbol":"X","ts":1e400,"data":{}}', "invalid JSON"),
+        ('{"ch":"ticker","symbol":"X","ts":NaN,"data":{}}', "invalid JSON"),
         (
             '{"ch":"mark_kline_1month","symbol":"X","ts":' + "9" * 30 + ',"data":'
             '{"o":"1","c":"2","h":"3","l":"0.5","b":"10","q":"20"}}',

@@ -14,6 +14,7 @@ from golden_frames import CLIENT_CASES, SERVER_CASES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bitunix_trio import _frames
 from bitunix_trio._exceptions import RemoteProtocolError
 from bitunix_trio._frames import (
     ClientFrame,
@@ -27,6 +28,7 @@ from bitunix_trio._frames import (
     encode_frame,
 )
 from bitunix_trio._models import OrderBookUpdate
+from bitunix_trio._wire_fast import ENVELOPE, FAST_PARSERS
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -210,3 +212,55 @@ def test_mutated_client_frames(text: str) -> None:
 def test_truncated_frames(text: str, cut: int) -> None:
     _check_server(decode(text[:cut]))
     _check_client(decode_client(text[:cut]))
+
+
+# --- the typed path of decode agrees with the general one ----------------------------------
+
+
+def _agree(text: str | bytes) -> None:
+    """``decode`` (typed path for market pushes, general path otherwise) gives what the
+    general path alone gives."""
+    fast, general = decode(text), _frames._decode(text)
+    if _unreadable_book(fast) or _unreadable_book(general):
+        assert _unreadable_book(fast)
+        assert _unreadable_book(general)
+        return
+    assert fast == general
+
+
+MARKET_PUSHES = [obj for obj in PUSH_OBJECTS if obj["ch"] in FAST_PARSERS]
+
+
+def test_golden_market_pushes_take_the_typed_path() -> None:
+    assert {obj["ch"] for obj in MARKET_PUSHES} >= {
+        "depth_book15",
+        "ticker",
+        "tickers",
+        "trade",
+        "price",
+        "market_kline_1min",
+    }
+    for obj in MARKET_PUSHES:
+        text = json.dumps(obj)
+        envelope = ENVELOPE.decode(text)
+        items = FAST_PARSERS[envelope.ch](envelope.symbol, envelope.ts, envelope.data)
+        assert Push(envelope.ch, envelope.symbol, envelope.ts, items) == _frames._decode(text)
+        _agree(text)
+
+
+@SETTINGS
+@given(mutated(MARKET_PUSHES, under="data"))
+def test_typed_path_agrees_on_mutated_market_data(text: str) -> None:
+    _agree(text)
+
+
+@SETTINGS
+@given(mutated(MARKET_PUSHES))
+def test_typed_path_agrees_on_mutated_market_pushes(text: str) -> None:
+    _agree(text)
+
+
+@SETTINGS
+@given(JSON_OBJECTS)
+def test_typed_path_agrees_on_arbitrary_objects(value: dict[str, Any]) -> None:
+    _agree(json.dumps(value))
