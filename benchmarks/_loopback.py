@@ -83,11 +83,11 @@ def queue_size() -> int:
 def load_library() -> Callable[..., Any]:
     """``open_bitunix_stream``, or raise LibraryUnavailable with the reason."""
     try:
-        module = importlib.import_module("bitunix_trio._stream")
+        module = importlib.import_module("bitunix_trio._open")
         opener: Callable[..., Any] = module.open_bitunix_stream
     except (ImportError, AttributeError) as exc:
         raise LibraryUnavailable(
-            f"bitunix_trio._stream.open_bitunix_stream is not available ({exc})"
+            f"bitunix_trio._open.open_bitunix_stream is not available ({exc})"
         ) from exc
     return opener
 

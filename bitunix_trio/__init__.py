@@ -72,6 +72,7 @@ from ._models import TimeInForce as TimeInForce
 from ._models import TpSlOrder as TpSlOrder
 from ._models import Trade as Trade
 from ._models import UpdateEvent as UpdateEvent
+from ._open import open_bitunix_stream as open_bitunix_stream
 from ._protocol import ConnectionState as ConnectionState
 from ._rest import BitunixRestClient as BitunixRestClient
 from ._rest import open_rest_client as open_rest_client
@@ -85,7 +86,6 @@ from ._stream import BitunixStream as BitunixStream
 from ._stream import ConnectionStatistics as ConnectionStatistics
 from ._stream import StateChange as StateChange
 from ._stream import StreamStatistics as StreamStatistics
-from ._stream import open_bitunix_stream as open_bitunix_stream
 from ._subscription import Overflow as Overflow
 from ._subscription import SubscriptionChannel as SubscriptionChannel
 from ._subscription import SubscriptionStale as SubscriptionStale

@@ -123,14 +123,14 @@ class StreamFallback:
     # -- hooks (called synchronously by the connection slots) ----------------------------
 
     def _on_down(self, slot: ConnectionSlot, error: BaseException) -> None:
-        if slot is self.stream._private:
+        if slot is self.stream._pool.private:
             return
         self.down_since.setdefault(slot.name, trio.current_time())
         self._errors[slot.name] = str(error)
         self._changed.set()
 
     def _on_ready(self, slot: ConnectionSlot, reconnect: bool) -> None:
-        if slot is self.stream._private:
+        if slot is self.stream._pool.private:
             if self.reconciler is not None:
                 self.reconciler.request()
             return
@@ -146,7 +146,7 @@ class StreamFallback:
         """Books buffered before this socket are older than its first snapshot: drop them."""
         stream = self.stream
         for key, sinks in stream._routes.items():
-            if key[0] in _BOOK_CHANNELS and stream._public_slot_of(key) is slot:
+            if key[0] in _BOOK_CHANNELS and stream._pool.public_slot_of(key) is slot:
                 for channel in sinks:
                     channel.discard_buffered()
 
@@ -242,7 +242,7 @@ class StreamFallback:
             )
 
     def _key_is_down(self, key: Key) -> bool:
-        slot = self.stream._public_slot_of(key)
+        slot = self.stream._pool.public_slot_of(key)
         return slot is None or not slot.proto.ready
 
     def _polled_specs(self) -> list[ChannelSpec[Any]]:

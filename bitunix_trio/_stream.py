@@ -1,18 +1,11 @@
-"""``open_bitunix_stream``: the streaming client, and its ``BitunixStream`` handle.
+"""The ``BitunixStream`` handle: subscriptions, routing, state (made by ``open_bitunix_stream``).
 
-::
-
-    async with open_bitunix_stream(credentials) as stream:
-        async with stream.subscribe(OrderBook("BTCUSDT", depth=15)) as books:
-            async for book in books:
-                ...
-
-Task tree (everything lives inside the ``async with`` block)::
+Task tree (everything lives inside the ``async with`` block; see ``_open``)::
 
     open_bitunix_stream: nursery, lifetime = the block
      ├─ the block's body
      └─ supervisor (nursery.start: entering waits for the first connect and login)
-         ├─ public#0, public#1, ...  (300 subscriptions each; see _supervisor)
+         ├─ public#0, public#1, ...  (300 subscriptions each; see _pool and _supervisor)
          ├─ private                  (when credentials are given)
          └─ fallback                 (REST polling while degraded, account recovery;
                                       see _resilience)
@@ -21,21 +14,18 @@ Seams for the fallback (library-internal): ``_deliver(key, value)`` hands a valu
 channel of a key; ``_wanted()`` lists the subscribed specs; ``_set_degraded(reason)`` and
 ``_notice(message)`` publish state; ``_add_hooks(on_ready=, on_down=)`` run after every
 (re)connect and re-login and on every loss; ``_admit_private`` filters private values before
-delivery; ``_spawn(fn)`` runs a task under the supervisor.
+delivery; ``_spawn(fn)`` runs a task under the supervisor; ``_pool`` knows which connection
+carries a key.
 
-Error rules: exactly one exception leaves the block. A failure while entering (cannot
-connect, wrong credentials) is raised as itself; the body's own exception leaves unchanged;
-``KeyboardInterrupt`` stays ``KeyboardInterrupt``; an outer cancel scope cancels cleanly; a
-fatal error while running (credentials revoked, reconnects exhausted) cancels the body and
-leaves as itself; a group that should never happen becomes ``BitunixInternalError``.
+The state of the stream aggregates its connections': CONNECTED (or AUTHENTICATED with
+credentials) when all are ready, else DEGRADED while REST feeds the subscriptions, else
+RECONNECTING or CONNECTING; CLOSED once the block is left.
 """
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -43,27 +33,12 @@ import trio
 
 from ._channel_errors import StreamClosed, SubscriptionLost
 from ._channels import ChannelSpec, Subscription, resolve_spec
-from ._config import (
-    DEFAULT_BUFFER_SIZE,
-    DEFAULT_HEARTBEAT,
-    DEFAULT_RECONNECT_POLICY,
-    HeartbeatConfig,
-    ReconnectPolicy,
-    check_buffer_size,
-)
-from ._connector import DEFAULT_CLOSE_TIMEOUT, Connector, check_ws_url, default_connector
+from ._config import HeartbeatConfig, ReconnectPolicy, check_buffer_size
+from ._connector import Connector
 from ._credentials import Credentials
 from ._events import ConnectionState, Key, StateChanged
-from ._exceptions import (
-    AuthenticationError,
-    ConfigurationError,
-    SubscriptionRejected,
-)
-from ._poller import DEFAULT_POLL_INTERVAL
-from ._protocol import ConnectionProtocol
-from ._reconciler import DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
-from ._sharding import ShardPlanner
-from ._signing import new_nonce, ws_login_args
+from ._exceptions import ConfigurationError, SubscriptionRejected
+from ._pool import ConnectionPool
 from ._subscription import (
     Overflow,
     StateEventsContext,
@@ -75,7 +50,6 @@ from ._subscription import (
 from ._supervisor import (
     ConnectionSlot,
     ConnectionStatistics,
-    collapse,
     first_failure,
     logger,
     reraise,
@@ -91,15 +65,12 @@ __all__ = [
     "ConnectionStatistics",
     "StateChange",
     "StreamStatistics",
-    "open_bitunix_stream",
 ]
 
 T = TypeVar("T")
 NO_CREDENTIALS = "Cannot connect to private channels without API credentials"
 #: Default buffer of a conflating subscription: only the latest value is kept.
 DEFAULT_CONFLATE_BUFFER = 1
-#: Seconds a public connection stays down before REST polling feeds its subscriptions.
-DEFAULT_FALLBACK_GRACE = 5.0
 #: Default buffer of a state_events() channel.
 DEFAULT_STATE_BUFFER = 256
 
@@ -152,20 +123,21 @@ class BitunixStream:
         close_timeout: float,
     ) -> None:
         self._credentials = credentials
-        self._public_url = public_url
-        self._private_url = private_url
-        self._connector = connector
-        self._policy = reconnect
-        self._heartbeat = heartbeat
         self._buffer_size = buffer_size
-        self._rng = rng
-        self._wall_clock = wall_clock
-        self._close_timeout = close_timeout
         #: Routing table read by every reader: key -> channels of that key.
         self._routes: dict[Key, list[SubscriptionChannel[Any]]] = {}
-        self._planner = ShardPlanner()
-        self._public: list[ConnectionSlot] = []
-        self._private: ConnectionSlot | None = None
+        self._pool = ConnectionPool(
+            self,
+            credentials=credentials,
+            public_url=public_url,
+            private_url=private_url,
+            connector=connector,
+            reconnect=reconnect,
+            heartbeat=heartbeat,
+            rng=rng,
+            wall_clock=wall_clock,
+            close_timeout=close_timeout,
+        )
         self._listeners: list[SubscriptionChannel[StateChange]] = []
         self._state = ConnectionState.CONNECTING
         self._degraded: str | None = None
@@ -258,7 +230,7 @@ class BitunixStream:
     def statistics(self) -> StreamStatistics:
         """Counters of the stream, its connections and subscriptions."""
         now = trio.current_time()
-        connections = [slot.statistics(now) for slot in self._slots()]
+        connections = [slot.statistics(now) for slot in self._pool.slots()]
         channels = [c for sinks in self._routes.values() for c in sinks]
         return StreamStatistics(
             state=self._state,
@@ -366,7 +338,7 @@ class BitunixStream:
             size = check_buffer_size(buffer)
         channel: SubscriptionChannel[Any] = SubscriptionChannel(spec, buffer=size, overflow=policy)
         key = spec.key
-        slot = self._slot_for(key, spec.private)
+        slot = self._pool.slot_for(key, spec.private)
         self._routes.setdefault(key, []).append(channel)
         if slot.proto.subscribe(key, periodic=spec.conflate) and slot.proto.ready:
             slot.verdicts.setdefault(key, trio.Event())
@@ -384,17 +356,17 @@ class BitunixStream:
         sinks.remove(channel)
         if not sinks:
             del self._routes[key]
-        slot = self._private if spec.private else self._public_slot_of(key)
+        slot = self._pool.slot_of(key, spec.private)
         if slot is not None and slot.proto.unsubscribe(key):
             if not spec.private:
-                self._planner.release(key)
+                self._pool.release(key)
             slot.poke()
 
     async def _verdicts(self, channels: list[SubscriptionChannel[Any]]) -> None:
         for channel in channels:
             spec = channel.spec
             key = spec.key
-            slot = self._private if spec.private else self._public_slot_of(key)
+            slot = self._pool.slot_of(key, spec.private)
             assert slot is not None
             await slot.first_attempt.wait()
             if slot.proto.ready and slot.proto.accepted(key) is None:
@@ -404,49 +376,6 @@ class BitunixStream:
                 raise SubscriptionRejected(f"Subscription failed: {message}", spec=spec)
             channel.entered = True
         await trio.lowlevel.checkpoint()
-
-    def _slot_for(self, key: Key, private: bool) -> ConnectionSlot:
-        if private:
-            assert self._private is not None
-            return self._private
-        index = self._planner.assign(key)
-        if index == len(self._public):
-            slot = self._new_public_slot(index)
-            assert self._supervisor is not None
-            self._supervisor.start_soon(slot.run)
-        return self._public[index]
-
-    def _public_slot_of(self, key: Key) -> ConnectionSlot | None:
-        index = self._planner.shard_of(key)
-        return None if index is None else self._public[index]
-
-    def _slots(self) -> list[ConnectionSlot]:
-        return [*self._public, *([self._private] if self._private else [])]
-
-    def _new_slot(self, name: str, url: str, login: Any) -> ConnectionSlot:
-        protocol = ConnectionProtocol(
-            heartbeat=self._heartbeat, login=login, wall_clock=self._wall_clock
-        )
-        return ConnectionSlot(
-            self,
-            name=name,
-            url=url,
-            protocol=protocol,
-            connector=self._connector,
-            policy=self._policy,
-            rng=self._rng,
-            close_timeout=self._close_timeout,
-        )
-
-    def _new_public_slot(self, index: int) -> ConnectionSlot:
-        slot = self._new_slot(f"public#{index}", self._public_url, None)
-        self._public.append(slot)
-        return slot
-
-    def _login_args(self) -> Mapping[str, object]:
-        assert self._credentials is not None
-        timestamp = int(self._wall_clock())
-        return ws_login_args(self._credentials, nonce=new_nonce(), timestamp=timestamp)
 
     # -- events from the slots -------------------------------------------------------------
 
@@ -472,9 +401,9 @@ class BitunixStream:
     def _aggregate(self) -> ConnectionState:
         if self._closed:
             return ConnectionState.CLOSED
-        slots = self._slots()
+        slots = self._pool.slots()
         if slots and all(slot.proto.ready for slot in slots):
-            if self._private is not None:
+            if self._pool.private is not None:
                 return ConnectionState.AUTHENTICATED
             return ConnectionState.CONNECTED
         if self._degraded is not None:
@@ -531,39 +460,10 @@ class BitunixStream:
                 for task in self._pending:
                     supervisor.start_soon(task)
                 self._pending.clear()
-                await self._start_initial(supervisor)
+                await self._pool.start(supervisor)
                 task_status.started()
         except BaseExceptionGroup as group:
             reraise(first_failure(group))
-
-    async def _start_initial(self, supervisor: trio.Nursery) -> None:
-        slots = [self._new_public_slot(0)]
-        if self._credentials is not None:
-            self._private = self._new_slot("private", self._private_url, self._login_args)
-            slots.append(self._private)
-        failures: dict[int, Exception] = {}
-
-        async def start(index: int, slot: ConnectionSlot) -> None:
-            try:
-                await supervisor.start(_run_initial, slot)
-            except Exception as exc:
-                failures[index] = exc
-
-        async with trio.open_nursery() as starter:
-            for index, slot in enumerate(slots):
-                starter.start_soon(start, index, slot)
-        if failures:
-            auth = [e for e in failures.values() if isinstance(e, AuthenticationError)]
-            raise auth[0] if auth else failures[min(failures)]
-
-    async def _shutdown(self) -> None:
-        """Close every connection cleanly (bounded by the close timeout)."""
-        slots = self._slots()
-        for slot in slots:
-            slot.shutdown()
-        with trio.move_on_after(self._close_timeout + 0.5):
-            for slot in slots:
-                await slot.finished.wait()
 
     def _close(self) -> None:
         if not self._closed:
@@ -571,144 +471,3 @@ class BitunixStream:
             self._update_state("stream closed", None)
             for listener in self._listeners:
                 listener.finish()
-
-
-async def _run_initial(slot: ConnectionSlot, *, task_status: trio.TaskStatus[None]) -> None:
-    await slot.run(initial=True, task_status=task_status)
-
-
-def _caused_by(error: BaseException | None, cause: BaseException) -> bool:
-    return isinstance(error, SubscriptionLost) and error.__cause__ is cause
-
-
-def _check_seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-@asynccontextmanager
-async def open_bitunix_stream(
-    credentials: Credentials | None = None,
-    public_url: str = "wss://fapi.bitunix.com/public/",
-    private_url: str = "wss://fapi.bitunix.com/private/",
-    rest_url: str = "https://fapi.bitunix.com",
-    *,
-    connector: Connector | None = None,
-    reconnect: ReconnectPolicy = DEFAULT_RECONNECT_POLICY,
-    heartbeat: HeartbeatConfig = DEFAULT_HEARTBEAT,
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    rng: random.Random | None = None,
-    rest_transport: Any = None,
-    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
-    wall_clock: Callable[[], float] = time.time,
-    fallback_grace: float | None = DEFAULT_FALLBACK_GRACE,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    reconcile_interval: float | None = DEFAULT_RECONCILE_INTERVAL,
-    reconcile_quiet_after: float | None = DEFAULT_QUIET_AFTER,
-) -> AsyncIterator[BitunixStream]:
-    """Open a stream to the BitUnix futures exchange for the duration of the block.
-
-    Entering connects the public socket (and, with ``credentials``, the private one and
-    logs in); a failure there is raised from the ``async with`` (:class:`ConnectError`,
-    :class:`ConnectTimeout`, :class:`AuthenticationError`). Then the stream reconnects by
-    itself, with backoff, and replays every subscription; consumers see it only as state
-    events.
-
-    Arguments:
-        credentials: :class:`Credentials`, needed for the private channels (orders,
-            positions, balance, tpsl) and private REST calls.
-        public_url, private_url, rest_url: the exchange's endpoints.
-        connector: how to open a WebSocket (default: trio-websocket over TCP/TLS; the
-            simulated exchange offers ``exchange.connector``).
-        reconnect: :class:`ReconnectPolicy` (backoff, connect timeout, giving up).
-        heartbeat: :class:`HeartbeatConfig` (ping interval, reply timeout, stale threshold).
-        buffer_size: default buffer of lossless subscriptions (trades, account data).
-        rng: the random source of backoff jitter (seed it for reproducible schedules).
-        rest_transport: an ``httpx`` transport for ``stream.rest`` (tests, the simulator).
-        close_timeout: seconds a clean close of a socket may take.
-        wall_clock: Unix time, for ping values and login timestamps.
-        fallback_grace: once a public connection has been down this many seconds, its
-            market subscriptions are fed from REST (``DataSource.REST``) every
-            ``poll_interval`` seconds until it is back, and the stream is ``DEGRADED``;
-            None: never.
-        reconcile_interval, reconcile_quiet_after: with credentials, the account channels
-            are reconciled with REST after every (re)login, every ``reconcile_interval``
-            seconds and after ``reconcile_quiet_after`` quiet seconds with orders open
-            (None: not that one). Recovered values carry ``DataSource.RECOVERED``; each
-            change reaches consumers once.
-    """
-    if credentials is not None and not isinstance(credentials, Credentials):
-        raise ConfigurationError(
-            f"credentials must be a Credentials or None, got {type(credentials).__name__}"
-        )
-    check_ws_url(public_url, "public_url")
-    check_ws_url(private_url, "private_url")
-    if not isinstance(reconnect, ReconnectPolicy):
-        raise ConfigurationError("reconnect must be a ReconnectPolicy")
-    if not isinstance(heartbeat, HeartbeatConfig):
-        raise ConfigurationError("heartbeat must be a HeartbeatConfig")
-    buffer_size = check_buffer_size(buffer_size, name="buffer_size")
-    close_timeout = _check_seconds(close_timeout, "close_timeout")
-    from ._resilience import StreamFallback, check_fallback_options
-
-    grace, poll, every, quiet = check_fallback_options(
-        fallback_grace, poll_interval, reconcile_interval, reconcile_quiet_after
-    )
-    stream = BitunixStream(
-        credentials=credentials,
-        public_url=public_url,
-        private_url=private_url,
-        connector=default_connector if connector is None else connector,
-        reconnect=reconnect,
-        heartbeat=heartbeat,
-        buffer_size=buffer_size,
-        rng=random.Random() if rng is None else rng,
-        wall_clock=wall_clock,
-        close_timeout=close_timeout,
-    )
-    from ._rest import open_rest_client
-
-    user_error: BaseException | None = None
-    async with open_rest_client(credentials, rest_url, transport=rest_transport) as rest:
-        stream._rest = rest
-        fallback = StreamFallback(
-            stream,
-            grace=grace,
-            poll_interval=poll,
-            reconcile_interval=every,
-            reconcile_quiet_after=quiet,
-            private=credentials is not None,
-            clock=wall_clock,
-        )
-        stream._fallback = fallback
-        if credentials is not None:
-            stream._admit_private = fallback.admit_private
-        stream._spawn(fallback.run)
-        try:
-            async with trio.open_nursery() as nursery:
-                stream._nursery = nursery
-                await nursery.start(stream._supervise)
-                try:
-                    yield stream
-                except BaseException as exc:
-                    user_error = exc
-                    raise
-                finally:
-                    graceful = stream._fatal is None and trio.current_effective_deadline() > -float(
-                        "inf"
-                    )
-                    stream._close()
-                    if graceful:
-                        await stream._shutdown()
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            fatal = stream._fatal
-            if fatal is not None and _caused_by(user_error, fatal):
-                reraise(fatal)  # the body only saw a consequence of the stream's failure
-            collapse(group, user_error)
-        finally:
-            stream._close()
-            stream._rest = None
-    if stream._fatal is not None:
-        raise stream._fatal

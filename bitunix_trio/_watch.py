@@ -23,7 +23,8 @@ from ._channel_errors import SubscriptionLost
 from ._channels import ChannelSpec, MarkPrice, OrderBook, Ticker, Trades
 from ._exceptions import BitunixError, ConfigurationError
 from ._models import MarkPriceUpdate, OrderBookUpdate, TickerUpdate, Trade
-from ._stream import BitunixStream, StateChange, open_bitunix_stream
+from ._open import open_bitunix_stream
+from ._stream import BitunixStream, StateChange
 
 __all__ = ["CHANNELS", "format_value", "main", "watch"]
 

@@ -22,9 +22,10 @@ from bitunix_trio._channels import Kline, OrderBook, Ticker, Trades
 from bitunix_trio._config import ReconnectPolicy
 from bitunix_trio._exceptions import ConfigurationError
 from bitunix_trio._models import DataSource
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._poller import TRADES_UNAVAILABLE
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

@@ -24,7 +24,7 @@ import trio.testing
 
 from bitunix_trio._config import ReconnectPolicy
 from bitunix_trio._models import DataSource, OrderStatus, Side
-from bitunix_trio._stream import open_bitunix_stream
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio.testing import SimulatedExchange
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "grid_bot.py"

@@ -26,8 +26,9 @@ from bitunix_trio._models import (
     Position,
     UpdateEvent,
 )
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

@@ -31,8 +31,9 @@ from bitunix_trio._exceptions import (
     StreamFailed,
     SubscriptionRejected,
 )
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState
@@ -67,7 +68,13 @@ def all_tasks() -> set[trio.lowlevel.Task]:
 
 def library_tasks() -> list[str]:
     """Running tasks of the stream and of trio-websocket (client or server side)."""
-    prefixes = ("bitunix_trio._stream", "bitunix_trio._supervisor", "trio_websocket")
+    prefixes = (
+        "bitunix_trio._open",
+        "bitunix_trio._pool",
+        "bitunix_trio._stream",
+        "bitunix_trio._supervisor",
+        "trio_websocket",
+    )
     return sorted(task.name for task in all_tasks() if task.name.startswith(prefixes))
 
 

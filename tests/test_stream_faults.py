@@ -15,8 +15,9 @@ from bitunix_trio._channels import OrderBook, Ticker
 from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
 from bitunix_trio._exceptions import AuthenticationError, SubscriptionRejected
 from bitunix_trio._frames import Malformed, Unknown, decode
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._subscription import SubscriptionChannel
 from bitunix_trio.testing import GARBAGE_FRAMES, SimulatedExchange
 

@@ -30,8 +30,9 @@ from bitunix_trio._channels import (
 )
 from bitunix_trio._config import HeartbeatConfig
 from bitunix_trio._models import KLINE_INTERVALS
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 pytestmark = pytest.mark.loopback
@@ -84,7 +85,13 @@ def all_tasks() -> Iterator[trio.lowlevel.Task]:
 
 
 def library_tasks() -> list[str]:
-    prefixes = ("bitunix_trio._stream", "bitunix_trio._supervisor", "trio_websocket")
+    prefixes = (
+        "bitunix_trio._open",
+        "bitunix_trio._pool",
+        "bitunix_trio._stream",
+        "bitunix_trio._supervisor",
+        "trio_websocket",
+    )
     return sorted(task.name for task in all_tasks() if task.name.startswith(prefixes))
 
 

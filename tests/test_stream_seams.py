@@ -15,8 +15,9 @@ import trio.testing
 from bitunix_trio._channels import OrderBook, Orders, Ticker
 from bitunix_trio._exceptions import BitunixInternalError
 from bitunix_trio._models import DataSource
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._supervisor import ConnectionSlot
 from bitunix_trio.testing import SimulatedExchange
 

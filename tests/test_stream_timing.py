@@ -17,8 +17,9 @@ import trio.testing
 from bitunix_trio._backoff import Backoff
 from bitunix_trio._channels import OrderBook, Ticker, Trades
 from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
+from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange, open_bitunix_stream
+from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._subscription import SubscriptionStale
 from bitunix_trio.testing import SimulatedExchange
 
