@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import outcome
 import trio
 
 from ._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
@@ -37,6 +39,16 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_current_task = trio.lowlevel.current_task
+_reschedule = trio.lowlevel.reschedule
+_wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
+_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
+_cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
+_ABORT_SUCCEEDED = trio.lowlevel.Abort.SUCCEEDED
+_Value = outcome.Value
+#: What a waiting receive() is woken with when the subscription ends (it looks again).
+_WOKEN_VALUE = object()
 
 
 class Overflow(enum.Enum):
@@ -89,6 +101,11 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
     :class:`~bitunix_trio.SubscriptionLost` (or :class:`~bitunix_trio.ConsumerTooSlow`,
     :class:`SubscriptionStale`) when the subscription ended abnormally, after the values
     received before that, and :class:`~bitunix_trio.StreamClosed` once it is closed.
+
+    Throughput: every ``receive()`` is one Trio checkpoint, so a consumer that handles each
+    value in its own step pays one task switch per value. A consumer that can take what has
+    piled up at once uses :meth:`receive_batch` (everything buffered, one checkpoint) or
+    drains with :meth:`receive_nowait` (no checkpoint) after a ``receive()``.
     """
 
     __slots__ = (
@@ -100,11 +117,11 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         "_error",
         "_finished",
         "_last",
-        "_lot",
         "_received",
         "_size",
         "_stale",
         "_taken",
+        "_waiters",
         "entered",
         "overflow",
         "spec",
@@ -117,7 +134,9 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         self._size = buffer
         self._conflate = overflow is Overflow.CONFLATE
         self._buffer: deque[T] = deque()
-        self._lot = trio.lowlevel.ParkingLot()
+        # Tasks waiting in receive(), oldest first. They exist only while the buffer is
+        # empty: deliver() hands a value straight to the first one.
+        self._waiters: deque[trio.lowlevel.Task] = deque()
         self._error: SubscriptionLost | None = None
         self._finished = False
         self._closed = False
@@ -139,6 +158,11 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             return
         self._received += 1
         self._last = now
+        waiters = self._waiters
+        if waiters:
+            self._taken += 1
+            _reschedule(waiters.popleft(), _Value(value))
+            return
         buffer = self._buffer
         if len(buffer) >= self._size:
             self._dropped += 1
@@ -147,8 +171,11 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
                 return
             buffer.popleft()
         buffer.append(value)
-        if self._lot:
-            self._lot.unpark()
+
+    def _wake_all(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            _reschedule(waiters.popleft(), _Value(_WOKEN_VALUE))
 
     def fail(self, error: SubscriptionLost, *, wake: bool = True) -> None:
         """End abnormally: ``receive()`` raises ``error`` once the buffer is drained.
@@ -161,14 +188,14 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             self._error = error
             self._stale = isinstance(error, SubscriptionStale)
             if wake:
-                self._lot.unpark_all()
+                self._wake_all()
 
     def finish(self) -> None:
         """End cleanly: ``receive()`` raises ``trio.EndOfChannel`` once the buffer is drained."""
         if self._error is None:
             self._done = True
             self._finished = True
-            self._lot.unpark_all()
+            self._wake_all()
 
     def discard_buffered(self) -> int:
         """Drop every buffered value (counted as dropped); returns how many.
@@ -188,40 +215,79 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
 
     # -- consumer side -------------------------------------------------------------------
 
-    def receive_nowait(self) -> T:
-        """The next value, or raise ``trio.WouldBlock`` if none is buffered."""
+    def _ended(self) -> BaseException:
+        """What an empty channel raises: how it ended, or WouldBlock while it goes on."""
         if self._closed:
-            raise StreamClosed("subscription is closed")
-        if self._buffer:
+            return StreamClosed("subscription is closed")
+        if self._error is not None:
+            return self._error
+        if self._finished:
+            return trio.EndOfChannel()
+        return trio.WouldBlock()
+
+    def _park(self) -> Callable[[object], trio.lowlevel.Abort]:
+        """Queue the current task for the next value; the abort function that unqueues it."""
+        task = _current_task()
+        waiters = self._waiters
+        waiters.append(task)
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            waiters.remove(task)
+            return _ABORT_SUCCEEDED
+
+        return abort
+
+    def receive_nowait(self) -> T:
+        """The next buffered value without waiting (and without a checkpoint), or raise
+        ``trio.WouldBlock`` if none is buffered (or how the subscription ended)."""
+        if self._buffer and not self._closed:
             self._taken += 1
             return self._buffer.popleft()
-        if self._error is not None:
-            raise self._error
-        if self._finished:
-            raise trio.EndOfChannel
-        raise trio.WouldBlock
+        raise self._ended()
 
     async def receive(self) -> T:
-        """The next value, waiting for one if needed."""
-        await trio.lowlevel.checkpoint_if_cancelled()
+        """The next value, waiting for one if needed (one checkpoint either way)."""
         buffer = self._buffer
-        if buffer and not self._closed:
-            self._taken += 1
-            value = buffer.popleft()
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return value
         while True:
             if buffer and not self._closed:
-                # Woken by deliver(): parking was the checkpoint.
+                await _checkpoint_if_cancelled()
                 self._taken += 1
-                return buffer.popleft()
-            if self._closed:
-                raise StreamClosed("subscription is closed")
-            if self._error is not None:
-                raise self._error
-            if self._finished:
-                raise trio.EndOfChannel
-            await self._lot.park()
+                value = buffer.popleft()
+                await _cancel_shielded_checkpoint()  # after the pop: a cancel loses nothing
+                return value
+            if self._done:
+                await _checkpoint_if_cancelled()
+                raise self._ended()
+            # Parking is the checkpoint (a pending cancel is delivered through abort);
+            # deliver() sends the value itself, an end sends _WOKEN_VALUE.
+            value = await _wait_task_rescheduled(self._park())
+            if value is not _WOKEN_VALUE:
+                return value
+
+    async def receive_batch(self, max_values: int | None = None) -> list[T]:
+        """Every buffered value (at most ``max_values``), oldest first, waiting for one if
+        none is buffered: one checkpoint for the lot.
+
+        For consumers that keep up by taking what piled up while they were busy; ends
+        (abnormal, clean or closed) are raised as by :meth:`receive`, once the values
+        before them have been taken.
+        """
+        if max_values is not None and max_values < 1:
+            raise ValueError("max_values must be at least 1")
+        first = await self.receive()
+        buffer = self._buffer
+        count = len(buffer) if max_values is None else min(len(buffer), max_values - 1)
+        if not count:
+            return [first]
+        batch = [first]
+        if count == len(buffer):
+            batch.extend(buffer)
+            buffer.clear()
+        else:
+            popleft = buffer.popleft
+            batch.extend([popleft() for _ in range(count)])
+        self._taken += count
+        return batch
 
     def close(self) -> None:
         """Close this end; a task waiting in ``receive()`` gets StreamClosed."""
@@ -229,7 +295,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             self._done = True
             self._closed = True
             self._buffer.clear()
-            self._lot.unpark_all()
+            self._wake_all()
 
     async def aclose(self) -> None:
         """Close this end (see :meth:`close`)."""

@@ -124,3 +124,99 @@ async def test_statistics_message_age(autojump_clock: trio.testing.MockClock) ->
     assert stats.last_message_age == 2.5
     assert stats.taken == 0
     assert stats.overflow is Overflow.ERROR
+
+
+async def test_a_waiting_receiver_gets_the_value_directly() -> None:
+    ch = channel(3, Overflow.ERROR)
+    got: list[int] = []
+
+    async def consumer() -> None:
+        got.append(await ch.receive())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(consumer)
+        await trio.testing.wait_all_tasks_blocked()
+        ch.deliver(7, 0.0)
+        stats = ch.statistics()
+        assert (stats.received, stats.taken, stats.buffer_used) == (1, 1, 0)
+    assert got == [7]
+
+
+async def test_several_waiting_receivers_are_served_oldest_first() -> None:
+    ch = channel(3, Overflow.ERROR)
+    got: dict[str, int | None] = {}
+
+    async def consumer(name: str) -> None:
+        try:
+            got[name] = await ch.receive()
+        except trio.EndOfChannel:
+            got[name] = None
+
+    async with trio.open_nursery() as nursery:
+        for name in ("a", "b", "c"):
+            nursery.start_soon(consumer, name)
+            await trio.testing.wait_all_tasks_blocked()
+        ch.deliver(1, 0.0)
+        ch.deliver(2, 0.0)
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == {"a": 1, "b": 2}
+        ch.finish()  # wakes c, which finds the end
+    assert got == {"a": 1, "b": 2, "c": None}
+
+
+async def test_a_cancelled_waiter_takes_nothing() -> None:
+    ch = channel(3, Overflow.ERROR)
+    with trio.move_on_after(0) as scope:
+        await ch.receive()  # parks, then the cancel is delivered through abort
+    assert scope.cancelled_caught
+    ch.deliver(1, 0.0)
+    assert ch.statistics().buffer_used == 1
+    assert await ch.receive() == 1
+
+
+async def test_receive_batch_takes_everything_buffered_in_one_checkpoint() -> None:
+    ch = channel(10, Overflow.ERROR)
+    for i in range(5):
+        ch.deliver(i, 0.0)
+    assert await ch.receive_batch(max_values=2) == [0, 1]
+    assert await ch.receive_batch() == [2, 3, 4]
+    assert ch.statistics().taken == 5
+    with pytest.raises(ValueError, match="max_values"):
+        await ch.receive_batch(max_values=0)
+    async with trio.open_nursery() as nursery:
+
+        async def later() -> None:
+            await trio.testing.wait_all_tasks_blocked()
+            ch.deliver(5, 0.0)
+
+        nursery.start_soon(later)
+        assert await ch.receive_batch() == [5]  # waits for one when none is buffered
+    ch.deliver(6, 0.0)
+    ch.fail(SubscriptionLost("gone"))
+    assert await ch.receive_batch() == [6]  # the values before the end first
+    with pytest.raises(SubscriptionLost):
+        await ch.receive_batch()
+
+
+async def test_receive_batch_is_a_checkpoint() -> None:
+    ch = channel(10, Overflow.ERROR)
+    ch.deliver(1, 0.0)
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await ch.receive_batch()
+    assert scope.cancelled_caught
+    assert ch.receive_nowait() == 1
+
+
+async def test_receive_nowait_reports_how_the_channel_ended() -> None:
+    ch = channel(3, Overflow.ERROR)
+    with pytest.raises(trio.WouldBlock):
+        ch.receive_nowait()
+    ch.deliver(1, 0.0)
+    ch.finish()
+    assert ch.receive_nowait() == 1
+    with pytest.raises(trio.EndOfChannel):
+        ch.receive_nowait()
+    ch.close()
+    with pytest.raises(StreamClosed):
+        ch.receive_nowait()
