@@ -113,7 +113,9 @@ class StreamFallback:
         self._rest_failing = False
         #: Polling sessions started so far.
         self.degradations = 0
-        stream._add_hooks(on_ready=self._on_ready, on_down=self._on_down)
+        stream._add_hooks(
+            on_ready=self._on_ready, on_down=self._on_down, on_retired=self._on_retired
+        )
 
     @property
     def polling(self) -> bool:
@@ -141,6 +143,14 @@ class StreamFallback:
         if not self.down_since and self._poll_scope is not None:
             self._poll_scope.cancel()
         self._changed.set()
+
+    def _on_retired(self, slot: ConnectionSlot) -> None:
+        # An idle shard closed for good is not down (it has nothing to feed) any more.
+        if self.down_since.pop(slot.name, None) is not None:
+            self._errors.pop(slot.name, None)
+            if not self.down_since and self._poll_scope is not None:
+                self._poll_scope.cancel()
+            self._changed.set()
 
     def _drop_buffered_books(self, slot: ConnectionSlot) -> None:
         """Books buffered before this socket are older than its first snapshot: drop them."""

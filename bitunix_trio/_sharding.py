@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from ._events import Key
 
@@ -16,7 +16,7 @@ class ShardPlanner:
     """Assigns public keys to connections, at most ``capacity`` keys per connection.
 
     A key keeps its connection for as long as it is assigned; a freed slot is reused by
-    the next new key (lowest connection index first).
+    the next new key (lowest connection index first, open connections before others).
     """
 
     def __init__(self, capacity: int = MAX_SUBSCRIPTIONS_PER_CONNECTION) -> None:
@@ -24,19 +24,26 @@ class ShardPlanner:
         self._shard_of: dict[Key, int] = {}
         self._counts: list[int] = []
 
-    def assign(self, key: Key) -> int:
-        """The connection index for ``key`` (a new index when every connection is full)."""
+    def assign(self, key: Key, open_shards: Collection[int] | None = None) -> int:
+        """The connection index for ``key`` (a new index when every connection is full).
+
+        ``open_shards``: the indices whose connections are open; the lowest of them with room is
+        taken first, so that a free place on an open connection is used before another
+        connection is opened (at the lowest index with room, or a new one).
+        """
         shard = self._shard_of.get(key)
         if shard is not None:
             return shard
-        for index, count in enumerate(self._counts):
-            if count < self.capacity:
-                shard = index
-                break
-        else:
-            shard = len(self._counts)
-            self._counts.append(0)
-        self._counts[shard] += 1
+        counts = self._counts
+        shard = None
+        if open_shards is not None:
+            room = [i for i in open_shards if i >= len(counts) or counts[i] < self.capacity]
+            shard = min(room, default=None)
+        if shard is None:
+            shard = next((i for i, n in enumerate(counts) if n < self.capacity), len(counts))
+        while len(counts) <= shard:
+            counts.append(0)
+        counts[shard] += 1
         self._shard_of[key] = shard
         return shard
 

@@ -5,15 +5,19 @@ Task tree (everything lives inside the ``async with`` block; see ``_open``)::
     open_bitunix_stream: nursery, lifetime = the block
      ├─ the block's body
      └─ supervisor (nursery.start: entering waits for the first connect and login)
-         ├─ public#0, public#1, ...  (300 subscriptions each; see _pool and _supervisor)
+         ├─ public#0, public#1, ...  (300 subscriptions each; a shard other than the
+         │                            first closes after a few idle seconds; see _pool
+         │                            and _supervisor)
          ├─ private                  (when credentials are given)
+         ├─ idle closer              (closes those idle shards; see _pool)
          └─ fallback                 (REST polling while degraded, account recovery;
                                       see _resilience)
 
 Seams for the fallback (library-internal): ``_deliver(key, value)`` hands a value to every
 channel of a key; ``_wanted()`` lists the subscribed specs; ``_set_degraded(reason)`` and
-``_notice(message)`` publish state; ``_add_hooks(on_ready=, on_down=)`` run after every
-(re)connect and re-login and on every loss; ``_admit_private`` filters private values before
+``_notice(message)`` publish state; ``_add_hooks(on_ready=, on_down=, on_retired=)`` run
+after every (re)connect and re-login, on every loss, and when an idle shard is closed for
+good; ``_admit_private`` filters private values before
 delivery; ``_spawn(fn)`` runs a task under the supervisor; ``_pool`` knows which connection
 carries a key.
 
@@ -153,6 +157,7 @@ class BitunixStream:
         self._admit_private: Callable[[Sequence[Any], float], Sequence[Any]] | None = None
         self._ready_hooks: list[Callable[[ConnectionSlot, bool], None]] = []
         self._down_hooks: list[Callable[[ConnectionSlot, BaseException], None]] = []
+        self._retired_hooks: list[Callable[[ConnectionSlot], None]] = []
 
     def __repr__(self) -> str:
         return f"<BitunixStream {self._state.name} {len(self._routes)} keys>"
@@ -273,13 +278,17 @@ class BitunixStream:
         *,
         on_ready: Callable[[ConnectionSlot, bool], None] | None = None,
         on_down: Callable[[ConnectionSlot, BaseException], None] | None = None,
+        on_retired: Callable[[ConnectionSlot], None] | None = None,
     ) -> None:
-        """Call ``on_ready(slot, reconnected)`` after every (re)connect (and re-login), and
-        ``on_down(slot, error)`` when a connection is lost; both synchronous."""
+        """Call ``on_ready(slot, reconnected)`` after every (re)connect (and re-login),
+        ``on_down(slot, error)`` when a connection is lost, and ``on_retired(slot)`` when a
+        public connection left without subscriptions is closed for good; all synchronous."""
         if on_ready is not None:
             self._ready_hooks.append(on_ready)
         if on_down is not None:
             self._down_hooks.append(on_down)
+        if on_retired is not None:
+            self._retired_hooks.append(on_retired)
 
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` as a child of the supervisor (from its start, if called before);
@@ -385,8 +394,11 @@ class BitunixStream:
 
     def _slot_state(self, slot: ConnectionSlot, event: StateChanged) -> None:
         now = trio.current_time()
-        self._publish(StateChange(event.old, event.new, event.reason, slot.name, now))
-        reason = None if event.reason is None else f"{slot.name}: {event.reason}"
+        why = event.reason
+        if event.new is ConnectionState.CLOSED:
+            why = self._pool.close_reason(slot) or why  # an idle shard, not the stream
+        self._publish(StateChange(event.old, event.new, why, slot.name, now))
+        reason = None if why is None else f"{slot.name}: {why}"
         self._update_state(reason, now)
 
     def _update_state(self, reason: str | None, now: float | None) -> None:
@@ -419,6 +431,10 @@ class BitunixStream:
     def _slot_down(self, slot: ConnectionSlot, error: BaseException) -> None:
         for hook in self._down_hooks:
             hook(slot, error)
+
+    def _slot_retired(self, slot: ConnectionSlot) -> None:
+        for hook in self._retired_hooks:
+            hook(slot)
 
     def _slot_refused(self, slot: ConnectionSlot, keys: Iterable[Key], message: str) -> None:
         for key in keys:

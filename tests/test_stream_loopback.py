@@ -33,6 +33,7 @@ from bitunix_trio._models import KLINE_INTERVALS
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream
+from bitunix_trio._subscription import SubscriptionChannel
 from bitunix_trio.testing import SimulatedExchange
 
 pytestmark = pytest.mark.loopback
@@ -127,6 +128,41 @@ async def test_350_subscriptions_over_two_connections(sim: SimulatedExchange) ->
             assert first.statistics().received == 0  # an unknown symbol: nothing yet
         refused = [f for f in sim.recorder.ws_frames() if '"result":false' in f.text]
         assert refused == []
+
+
+async def fresh_value(channel: SubscriptionChannel[Any]) -> Any:
+    """A value that arrived after this call (older buffered ones are skipped)."""
+    before = channel.statistics().received
+    while True:
+        value = await channel.receive()
+        if channel.statistics().received > before:
+            return value
+
+
+async def test_idle_extra_connection_closes_and_comes_back(sim: SimulatedExchange) -> None:
+    flowing: list[ChannelSpec[Any]] = [OrderBook(s, depth=5) for s in LISTED[:3]]
+    quiet: list[ChannelSpec[Any]] = [Trades(f"NOPE{i}USDT") for i in range(350)]
+    first = flowing + quiet[: 300 - len(flowing)]
+    second = [Ticker("XRPUSDT"), *quiet[300 - len(flowing) : 349 - len(flowing)]]
+    assert len(set(first + second)) == 350
+    with trio.fail_after(15):
+        async with open_stream(sim) as stream, stream.subscribe_many(first) as kept:
+            stream._pool.idle_grace = 0.5  # the default (IDLE_SHARD_GRACE) is 5 s
+            async with stream.subscribe_many(second) as extra:
+                assert sorted(len(c.streams) for c in sim.connections) == [50, 300]
+                assert (await extra[0].receive()).symbol == "XRPUSDT"
+            await sim.wait_for_connections(1)
+            assert [c.subscriptions for c in stream.statistics().connections] == [300]
+            assert [c.end for c in sim.recorder.connections] == [None, "closed"]
+            for channel in kept[: len(flowing)]:
+                await fresh_value(channel)  # the 300 go on
+            assert stream.state is S.CONNECTED
+            async with stream.subscribe_many(second) as again:
+                assert sim.connection_count == 2
+                assert (await fresh_value(again[0])).symbol == "XRPUSDT"
+                for channel in kept[: len(flowing)]:
+                    await fresh_value(channel)
+            assert len(sim.recorder.connections) == 3
 
 
 async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> None:
