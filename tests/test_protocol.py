@@ -179,7 +179,7 @@ def test_budget_twelve_frames_leave_at_exact_times() -> None:
             break
         now = p.send_deadline()
     times = [t for t, _ in sent]
-    assert times == [0.0] * 5 + [1.0] * 5 + [2.0] * 3
+    assert times == pytest.approx([0.0] * 5 + [1.1] * 5 + [2.2] * 3)
     assert ops([f for _, f in sent]) == ["subscribe"] * 12 + ["ping"]  # then the barrier
     keys = [args_of(f)[0] for _, f in sent[:12]]
     assert keys == [book_key(f"S{i:02}USDT") for i in range(12)]  # in order, none dropped
@@ -197,7 +197,7 @@ def test_budget_never_exceeds_five_in_any_second() -> None:
         sent.extend(now for _ in p.pop_frames(now))
     assert len(sent) > 100
     for i in range(len(sent) - 5):
-        assert sent[i + 5] - sent[i] >= 1.0
+        assert sent[i + 5] - sent[i] >= 1.1 - 1e-9
 
 
 def test_heartbeat_ping_counts_against_the_budget() -> None:
@@ -205,9 +205,9 @@ def test_heartbeat_ping_counts_against_the_budget() -> None:
     for i in range(5):
         p.subscribe(book_key(f"S{i}USDT"))
     assert len(p.pop_frames(14.5)) == 5
-    assert p.send_deadline() == 15.5  # the ping due at 15 waits for a slot
+    assert p.send_deadline() == 15.6  # the ping due at 15 waits for a slot
     assert p.pop_frames(15.0) == []
-    assert ops(p.pop_frames(15.5)) == ["ping"]
+    assert ops(p.pop_frames(15.6)) == ["ping"]
 
 
 # -- batching ----------------------------------------------------------------------------------
