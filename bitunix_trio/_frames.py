@@ -37,6 +37,7 @@ from ._models import (
     TickerUpdate,
     TpSlOrder,
     Trade,
+    fast_init,
 )
 from ._wire import PUSH_PARSERS
 from ._wire_encode import to_wire
@@ -184,6 +185,9 @@ class Push:
             return [((channel, getattr(item, "symbol", None) or None), item) for item in self.items]
         key = (channel, self.symbol)
         return [(key, item) for item in self.items]
+
+
+fast_init(Push)
 
 
 @dataclass(frozen=True, slots=True)

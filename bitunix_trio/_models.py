@@ -6,7 +6,8 @@ millisecond timestamp of the frame and ``time`` the same instant as an aware UTC
 ``source`` says whether a value came from the WebSocket, from a REST poll, or from the
 reconciliation after a reconnect (use :func:`dataclasses.replace` to re-mark one).
 
-Each enum's ``parse`` accepts the exchange's spellings in any case. Turning wire dicts into
+The enums are defined in :mod:`bitunix_trio._enums` and exported from here too; each enum's
+``parse`` accepts the exchange's spellings in any case. Turning wire dicts into
 values and back lives elsewhere: :mod:`bitunix_trio._wire` (WebSocket parsers and the time and
 number helpers), :mod:`bitunix_trio._wire_encode` (WebSocket encoders) and
 :mod:`bitunix_trio._wire_rest` (REST rows, both ways).
@@ -14,13 +15,26 @@ number helpers), :mod:`bitunix_trio._wire_encode` (WebSocket encoders) and
 
 from __future__ import annotations
 
-import enum
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 
+from ._enums import _LOOKUPS as _LOOKUPS
+from ._enums import DataSource as DataSource
+from ._enums import MarginMode as MarginMode
+from ._enums import OrderStatus as OrderStatus
+from ._enums import OrderType as OrderType
+from ._enums import PositionMode as PositionMode
+from ._enums import PositionSide as PositionSide
+from ._enums import PriceType as PriceType
+from ._enums import Side as Side
+from ._enums import StopType as StopType
+from ._enums import TimeInForce as TimeInForce
+from ._enums import UpdateEvent as UpdateEvent
+from ._enums import _ParsingEnum as _ParsingEnum
 from ._exceptions import RemoteProtocolError
 
 __all__ = [
@@ -50,160 +64,6 @@ __all__ = [
 
 Level = tuple[Decimal, Decimal]
 
-
-# ---------------------------------------------------------------------------------------------
-# Enums
-
-
-class _ParsingEnum(enum.StrEnum):
-    """A string enum whose :meth:`parse` accepts the exchange's spellings."""
-
-    @classmethod
-    def parse(cls, value: object) -> Self:
-        """Return the member for a wire value, in any case; raise ValueError if unknown."""
-        table: dict[object, Self] = _LOOKUPS[cls]
-        try:
-            return table[value]
-        except KeyError:
-            pass
-        if not isinstance(value, str):
-            raise TypeError(f"{cls.__name__} must be a string, not {type(value).__name__}")
-        key = value.strip().upper().replace("-", "_").replace(" ", "_")
-        member = table.get(key) or table.get(key.rstrip("_"))
-        if member is None:
-            raise ValueError(f"unknown {cls.__name__}: {value!r}")
-        if len(table) < 256:
-            table[value] = member
-        return member
-
-
-_LOOKUPS: dict[type[_ParsingEnum], dict[object, Any]] = {}
-
-
-def _register(cls: type[_ParsingEnum], **aliases: str) -> None:
-    table: dict[object, Any] = {}
-    for member in cls:
-        table[member.value] = member
-        table[member.value.upper()] = member
-        table[member.name] = member
-    for alias, name in aliases.items():
-        table[alias] = cls[name]
-    _LOOKUPS[cls] = table
-
-
-class DataSource(_ParsingEnum):
-    """Where a value came from."""
-
-    WEBSOCKET = "websocket"
-    REST = "rest"
-    RECOVERED = "recovered"
-
-
-class Side(_ParsingEnum):
-    """Order or trade side (a trade's side is the taker's)."""
-
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class PositionSide(_ParsingEnum):
-    """Direction of a position (REST reports ``BUY``/``SELL``, meaning LONG/SHORT)."""
-
-    LONG = "LONG"
-    SHORT = "SHORT"
-
-
-class OrderType(_ParsingEnum):
-    """Order type (live pushes say ``Limit``/``Market``)."""
-
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-
-
-class OrderStatus(_ParsingEnum):
-    """Status of an order (``NEW_`` on the wire means NEW).
-
-    ``FAILED`` only occurs on take-profit/stop-loss orders (the trigger could not place its
-    order); ``UNKNOWN`` stands for any status this library does not know yet.
-    """
-
-    INIT = "INIT"
-    NEW = "NEW"
-    PART_FILLED = "PART_FILLED"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    PART_FILLED_CANCELED = "PART_FILLED_CANCELED"
-    SYSTEM_CANCELED = "SYSTEM_CANCELED"
-    EXPIRED = "EXPIRED"
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def parse_lenient(cls, value: object) -> OrderStatus:
-        """Like :meth:`parse`, but an unknown string gives ``UNKNOWN``."""
-        try:
-            return cls.parse(value)
-        except ValueError:
-            return cls.UNKNOWN
-
-
-class TimeInForce(_ParsingEnum):
-    """Time in force (the wire calls it ``effect``)."""
-
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
-    POST_ONLY = "POST_ONLY"
-
-
-class MarginMode(_ParsingEnum):
-    """Margin mode of an order or position."""
-
-    ISOLATION = "ISOLATION"
-    CROSS = "CROSS"
-
-
-class PositionMode(_ParsingEnum):
-    """One-way or hedge mode."""
-
-    ONE_WAY = "ONE_WAY"
-    HEDGE = "HEDGE"
-
-
-class UpdateEvent(_ParsingEnum):
-    """Why a private push was sent."""
-
-    CREATE = "CREATE"
-    OPEN = "OPEN"
-    UPDATE = "UPDATE"
-    CLOSE = "CLOSE"
-
-
-class PriceType(_ParsingEnum):
-    """Which price a kline follows: the last traded price or the mark price."""
-
-    MARKET = "market"
-    MARK = "mark"
-
-
-class StopType(_ParsingEnum):
-    """Which price triggers a take-profit or stop-loss (live pushes say ``Last``/``Mark``)."""
-
-    MARK_PRICE = "MARK_PRICE"
-    LAST_PRICE = "LAST_PRICE"
-
-
-_register(DataSource)
-_register(Side)
-_register(PositionSide, BUY="LONG", SELL="SHORT")
-_register(OrderType)
-_register(OrderStatus, CANCELLED="CANCELED", PARTIALLY_FILLED="PART_FILLED")
-_register(TimeInForce, POSTONLY="POST_ONLY")
-_register(MarginMode, ISOLATED="ISOLATION")
-_register(PositionMode, ONEWAY="ONE_WAY")
-_register(UpdateEvent)
-_register(PriceType, LAST_PRICE="MARKET", MARK_PRICE="MARK", LAST="MARKET")
-_register(StopType, MARK="MARK_PRICE", LAST="LAST_PRICE")
 
 #: The Unix epoch as an aware UTC datetime.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -235,8 +95,6 @@ KLINE_INTERVALS: dict[str, int] = {
 
 # ---------------------------------------------------------------------------------------------
 # Wire numbers (here rather than in _wire because order books convert their levels lazily)
-
-_setattr = object.__setattr__
 
 
 def _dec(value: object) -> Decimal:
@@ -370,12 +228,12 @@ class OrderBookUpdate(_Timestamped):
         ts: int,
         source: DataSource = DataSource.WEBSOCKET,
     ) -> None:
-        _setattr(self, "symbol", symbol)
-        _setattr(self, "_bids", bids)
-        _setattr(self, "_asks", asks)
-        _setattr(self, "depth", depth)
-        _setattr(self, "ts", ts)
-        _setattr(self, "source", source)
+        _set_symbol(self, symbol)
+        _set_bids(self, bids)
+        _set_asks(self, asks)
+        _set_depth(self, depth)
+        _set_ts(self, ts)
+        _set_source(self, source)
 
     @classmethod
     def _from_wire(
@@ -391,8 +249,8 @@ class OrderBookUpdate(_Timestamped):
         checked), converted on first read."""
         self = _new(cls)
         _set_symbol(self, symbol)
-        _set_raw_bids(self, _Raw(bids))
-        _set_raw_asks(self, _Raw(asks))
+        _set_bids(self, _Raw(bids))
+        _set_asks(self, _Raw(asks))
         _set_depth(self, depth)
         _set_ts(self, ts)
         _set_source(self, source)
@@ -479,8 +337,8 @@ _new = object.__new__
 _set_symbol = OrderBookUpdate.__dict__["symbol"].__set__
 _BIDS = OrderBookUpdate.__dict__["_bids"]
 _ASKS = OrderBookUpdate.__dict__["_asks"]
-_set_raw_bids = _BIDS.__set__
-_set_raw_asks = _ASKS.__set__
+_set_bids = _BIDS.__set__
+_set_asks = _ASKS.__set__
 _set_depth = OrderBookUpdate.__dict__["depth"].__set__
 _set_ts = OrderBookUpdate.__dict__["ts"].__set__
 _set_source = OrderBookUpdate.__dict__["source"].__set__
@@ -681,3 +539,54 @@ class TpSlOrder(_Timestamped):
     created_ms: int | None
     ts: int
     source: DataSource = DataSource.WEBSOCKET
+
+
+# ---------------------------------------------------------------------------------------------
+# Faster construction
+
+
+def fast_init(cls: type) -> None:
+    """Give a frozen slotted dataclass an ``__init__`` that stores each field through its
+    slot descriptor.
+
+    The ``__init__`` that ``@dataclass(frozen=True)`` writes calls ``object.__setattr__``
+    once per field, which costs about twice as much; values are built on the reader's hot
+    path, so this one is generated instead (the same way dataclasses does it), with the same
+    parameters, defaults and annotations.
+    """
+    namespace: dict[str, Any] = {}
+    params = []
+    lines = []
+    annotations: dict[str, Any] = {}
+    for i, field in enumerate(dataclasses.fields(cls)):
+        if not field.init or field.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{field.name}: not supported by fast_init")
+        namespace[f"_set{i}"] = cls.__dict__[field.name].__set__
+        if field.default is dataclasses.MISSING:
+            params.append(field.name)
+        else:
+            namespace[f"_default{i}"] = field.default
+            params.append(f"{field.name}=_default{i}")
+        lines.append(f"    _set{i}(self, {field.name})")
+        annotations[field.name] = field.type
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    exec(source, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__annotations__ = {**annotations, "return": None}
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _cls in (
+    TickerUpdate,
+    TickerSummary,
+    Trade,
+    KlineUpdate,
+    MarkPriceUpdate,
+    Order,
+    Position,
+    AccountBalance,
+    TpSlOrder,
+):
+    fast_init(_cls)

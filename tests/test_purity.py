@@ -24,6 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 PURE_PATTERNS = (
     "_exceptions.py",
     "_models.py",
+    "_enums.py",
     "_wire.py",
     "_wire_encode.py",
     "_wire_rest.py",
