@@ -88,11 +88,18 @@ class ConnectionPool:
         self._idle_wake = trio.Event()
         #: Connections shut down for having no subscription, still closing: the reason.
         self._retiring: dict[ConnectionSlot, str] = {}
+        #: What closed shards counted (messages, malformed, reconnects): the stream's totals
+        #: keep them.
+        self.retired_counts = (0, 0, 0)
 
     def slots(self) -> list[ConnectionSlot]:
         """Every open connection: the public ones in order, then the private one."""
         public = [self._public[index] for index in sorted(self._public)]
         return [*public, *([self.private] if self.private else [])]
+
+    def is_extra_shard(self, slot: ConnectionSlot) -> bool:
+        """Whether ``slot`` is a public connection other than the first one."""
+        return slot is not self.private and self._public.get(0) is not slot
 
     def close_reason(self, slot: ConnectionSlot) -> str | None:
         """Why ``slot`` was shut down while the stream goes on (None: it was not)."""
@@ -162,6 +169,13 @@ class ConnectionPool:
         reason = f"no subscription for {self.idle_grace:g} s"
         self._retiring[slot] = reason
         logger.info("%s: %s; closing it", slot.name, reason)
+        counts = slot.statistics(trio.current_time())
+        messages, malformed, reconnects = self.retired_counts
+        self.retired_counts = (
+            messages + counts.messages_received,
+            malformed + counts.malformed,
+            reconnects + counts.reconnects,
+        )
         self._stream._slot_retired(slot)
         slot.shutdown()
 

@@ -237,13 +237,15 @@ class BitunixStream:
         now = trio.current_time()
         connections = [slot.statistics(now) for slot in self._pool.slots()]
         channels = [c for sinks in self._routes.values() for c in sinks]
+        # Totals include what connections closed for being idle had counted.
+        messages, malformed, reconnects = self._pool.retired_counts
         return StreamStatistics(
             state=self._state,
             connections=tuple(connections),
             subscriptions=len(channels),
-            messages_received=sum(c.messages_received for c in connections),
-            malformed=sum(c.malformed for c in connections),
-            reconnects=sum(c.reconnects for c in connections),
+            messages_received=messages + sum(c.messages_received for c in connections),
+            malformed=malformed + sum(c.malformed for c in connections),
+            reconnects=reconnects + sum(c.reconnects for c in connections),
             dropped=sum(c.statistics().dropped for c in channels),
         )
 
@@ -414,6 +416,15 @@ class BitunixStream:
         if self._closed:
             return ConnectionState.CLOSED
         slots = self._pool.slots()
+        # An extra shard opened for new subscriptions does not take the stream back to
+        # CONNECTING while it makes its first connection (it counts once that fails).
+        slots = [
+            slot
+            for slot in slots
+            if slot.ever_ready
+            or slot.proto.state is not ConnectionState.CONNECTING
+            or not self._pool.is_extra_shard(slot)
+        ]
         if slots and all(slot.proto.ready for slot in slots):
             if self._pool.private is not None:
                 return ConnectionState.AUTHENTICATED

@@ -85,7 +85,10 @@ async def test_idle_shard_closes_after_the_grace_period_and_comes_back(
                 left = trio.current_time()
                 await trio.sleep(IDLE_SHARD_GRACE - 0.01)
                 assert memory_sim.connection_count == 2  # kept during the grace period
+                counted = stream.statistics().messages_received
                 await memory_sim.wait_for_connections(1)
+                # The stream's totals keep what the closed shard counted.
+                assert stream.statistics().messages_received >= counted
                 assert trio.current_time() == left + IDLE_SHARD_GRACE
                 assert names(stream) == ["public#0"]
                 assert stream.state is S.CONNECTED
@@ -112,11 +115,9 @@ async def test_idle_shard_closes_after_the_grace_period_and_comes_back(
         assert [(c.connection, c.old, c.reason, c.time) for c in closed] == [
             ("public#1", S.CONNECTED, "no subscription for 5 s", left + IDLE_SHARD_GRACE)
         ]
-        # The stream stays CONNECTED through the close (it shows CONNECTING only while a new
-        # shard opens).
-        stream_level = [(c.old, c.new) for c in seen if c.connection is None]
-        assert stream_level == [(S.CONNECTED, S.CONNECTING), (S.CONNECTING, S.CONNECTED)] * 2
-        assert all(c.time != left + IDLE_SHARD_GRACE for c in seen if c.connection is None)
+        # The stream stays CONNECTED throughout: extra shards opening and closing are
+        # events of those connections only.
+        assert [c for c in seen if c.connection is None] == []
 
 
 async def test_subscribing_again_within_the_grace_period_keeps_the_socket(
