@@ -204,8 +204,9 @@ class OrderBookUpdate(_Timestamped):
 
     Books from the WebSocket convert their levels to :class:`~decimal.Decimal` when a side is
     first read (then keep the result): a conflated snapshot that nobody reads costs no
-    conversion. The frame decoder has already checked the shape (lists of ``[price, qty]``);
-    if a price or quantity turns out not to be a finite number, reading that side raises
+    conversion, and ``best_bid``/``best_ask`` on a side not read yet convert one level. The
+    frame decoder has already checked the shape (lists of ``[price, qty]`` strings); if a
+    price or quantity turns out not to be a finite number, reading it raises
     :class:`~bitunix_trio.RemoteProtocolError` naming the symbol (as do comparing, hashing and
     pickling the book, which read both sides).
     """
@@ -260,24 +261,41 @@ class OrderBookUpdate(_Timestamped):
         try:
             levels = to_levels(raw.levels)
         except (ValueError, TypeError, ArithmeticError):
-            raise RemoteProtocolError(
-                f"{self.symbol or 'order book'}: invalid order book level "
-                f"{_first_bad_level(raw.levels)!r} (not a pair of finite numbers)"[:300]
-            ) from None
+            raise self._invalid(raw.levels) from None
         slot.__set__(self, levels)
         return levels
 
+    def _invalid(self, raw: Sequence[Sequence[Any]]) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            f"{self.symbol or 'order book'}: invalid order book level "
+            f"{_first_bad_level(raw)!r} (not a pair of finite numbers)"[:300]
+        )
+
+    def _best(self, slot: Any) -> Level | None:
+        side = slot.__get__(self)
+        if side.__class__ is tuple:
+            return side[0] if side else None
+        raw = side.levels if side.__class__ is _Raw else side
+        for level in raw:  # convert only the best level: a side not read costs nothing
+            try:
+                best = to_levels((level,))
+            except (ValueError, TypeError, ArithmeticError):
+                raise self._invalid((level,)) from None
+            if best:
+                return best[0]
+        return None
+
     @property
     def best_bid(self) -> Level | None:
-        """The highest bid, or None."""
-        bids = self.bids
-        return bids[0] if bids else None
+        """The highest bid, or None (if ``bids`` was not read yet, only that level is
+        converted)."""
+        return self._best(_BIDS)
 
     @property
     def best_ask(self) -> Level | None:
-        """The lowest ask, or None."""
-        asks = self.asks
-        return asks[0] if asks else None
+        """The lowest ask, or None (if ``asks`` was not read yet, only that level is
+        converted)."""
+        return self._best(_ASKS)
 
     def __repr__(self) -> str:
         sides = []

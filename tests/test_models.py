@@ -195,8 +195,27 @@ def test_order_book_from_the_wire_is_an_ordinary_value() -> None:
 def test_order_book_with_bad_numbers_raises_when_read() -> None:
     book = OrderBookUpdate._from_wire("XUSDT", [["1", "2"]], [["abc", "1"]], 5, 1)
     assert book.bids == ((D(1), D(2)),)
+    with pytest.raises(RemoteProtocolError, match="XUSDT: invalid order book level"):
+        book.best_ask  # noqa: B018
     with pytest.raises(RemoteProtocolError, match=r"XUSDT: invalid order book level \['abc'"):
         book.asks  # noqa: B018
     with pytest.raises(RemoteProtocolError):
         hash(book)
     assert "asks=<invalid [['abc', '1']]>" in repr(book)
+
+
+def test_best_levels_convert_only_the_best_level() -> None:
+    book = OrderBookUpdate._from_wire(
+        "XUSDT", [["", ""], ["2", "1"], ["oops", "1"]], [["3", "1"], ["4", "x"]], 5, 1
+    )
+    assert book.best_bid == (D(2), D(1))
+    assert book.best_ask == (D(3), D(1))
+    with pytest.raises(RemoteProtocolError, match=r"\['oops', '1'\]"):
+        book.bids  # noqa: B018
+    with pytest.raises(RemoteProtocolError, match=r"\['4', 'x'\]"):
+        book.asks  # noqa: B018
+    empty = OrderBookUpdate._from_wire("XUSDT", [["", ""]], [], 5, 1)
+    assert empty.best_bid is None
+    assert empty.best_ask is None
+    assert empty.bids == ()
+    assert empty.best_bid is None  # from the converted side now
