@@ -335,7 +335,7 @@ class ConnectionSlot:
         push_received = proto.push_received
         routes = self.stream._routes
         get_message = ws.get_message
-        current_time = trio.current_time
+        current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
         handle = self._handle
         private_channels = PRIVATE_CHANNELS
         while True:
