@@ -9,7 +9,11 @@ consumes them three ways, side by side:
 * ``decoder``: the same loop with the library's decoder (``bitunix_trio._frames.decode``);
 * ``library``: ``open_bitunix_stream`` with subscriptions, consuming their channels.
 
-Also: a decode micro-benchmark (``timeit``), receive latency percentiles under a paced feed,
+Run with them and reported apart (``throughput.parts``): ``handoff``, the decoder loop
+delivering each value to a subscription channel read by its own consumer task, without the
+stream (so decoding, the hand-off to consumer tasks and the stream's book-keeping can be told
+apart). Also: a decode micro-benchmark (``timeit``, decoding alone and decoding then reading
+every field), receive latency percentiles under a paced feed,
 and memory with a consumer that never reads. Results go to ``bench-results/results.json``
 and a table on stdout. Nothing here asserts on speed.
 """

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import trio
 
 from . import SCHEMA_VERSION
+from ._handoff import handoff_run
 from ._loopback import (
     LibraryUnavailable,
     RunResult,
@@ -49,6 +50,11 @@ VARIANTS: dict[str, Callable[..., Awaitable[RunResult]]] = {
     "baseline": partial(bare_run, use_decoder=False),
     "decoder": partial(bare_run, use_decoder=True),
     "library": library_run,
+}
+
+#: Run with the variants, reported apart: the library's hot path in parts (see _handoff).
+PARTS: dict[str, Callable[..., Awaitable[RunResult]]] = {
+    "handoff": handoff_run,
 }
 
 
@@ -106,13 +112,15 @@ class Bench:
     # -- throughput ------------------------------------------------------------------------
 
     def throughput(self) -> dict[str, Any]:
-        """The three variants, interleaved run by run, after a warm-up of each."""
-        runs: dict[str, list[RunResult]] = {name: [] for name in VARIANTS}
-        busy: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        """The three variants (and the parts), interleaved run by run, after a warm-up of
+        each."""
+        every = {**VARIANTS, **PARTS}
+        runs: dict[str, list[RunResult]] = {name: [] for name in every}
+        busy: dict[str, list[float]] = {name: [] for name in every}
         errors: dict[str, dict[str, Any]] = {}
         warmup = min(self.frames, 1000)
         for round_ in range(self.repeat + 1):
-            for name, fn in VARIANTS.items():
+            for name, fn in every.items():
                 if name in errors:
                     continue
                 params = self.feed(warmup if round_ == 0 else self.frames)
@@ -128,7 +136,7 @@ class Bench:
                 if stats and stats["wall_s"] >= MIN_BUSY_WALL_S:
                     busy[name].append(min(1.0, stats["cpu_s"] / stats["wall_s"]))
         variants: dict[str, Any] = {}
-        for name in VARIANTS:
+        for name in every:
             if name in errors:
                 variants[name] = errors[name]
                 continue
@@ -145,6 +153,7 @@ class Bench:
         for variant in variants.values():
             if variant["status"] == "ok" and base:
                 variant["ratio_to_baseline"] = round(variant["frames_per_s"] / base, 3)
+        parts = {name: variants.pop(name) for name in PARTS}
         return {
             "frames": self.frames,
             "repeat": self.repeat,
@@ -153,6 +162,7 @@ class Bench:
             "trades_per_push": TRADES_PER_PUSH,
             "message_queue_size": queue_size(),
             "variants": variants,
+            "parts": parts,
             "budget": _budget(variants),
         }
 

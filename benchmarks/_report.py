@@ -81,13 +81,14 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         f"median of {result['repeat']} runs",
         f"  {'variant':<44}{'frames/s':>10}{'us/frame':>10}{'vs base':>9}{'server':>8}",
     ]
-    labels = {
-        "baseline": "baseline: trio-websocket + json.loads",
-        "decoder": "decoder:  trio-websocket + _frames.decode",
-        "library": "library:  open_bitunix_stream + consumers",
-    }
-    for name, label in labels.items():
-        variant = result["variants"][name]
+    rows = [
+        ("baseline: trio-websocket + json.loads", result["variants"]["baseline"]),
+        ("decoder:  trio-websocket + _frames.decode", result["variants"]["decoder"]),
+    ]
+    if "handoff" in result.get("parts", {}):
+        rows.append(("handoff:  decode + consumer tasks, no stream", result["parts"]["handoff"]))
+    rows.append(("library:  open_bitunix_stream + consumers", result["variants"]["library"]))
+    for label, variant in rows:
         if variant["status"] != "ok":
             lines.append(f"  {label:<44}  {_status_line(variant)}")
             continue
@@ -105,18 +106,26 @@ def _throughput(result: dict[str, Any]) -> list[str]:
             f"decoder overhead {budget['decoder_overhead']:+.0%}"
         )
     lines.append("  (server: share of one CPU the firehose used while sending)")
+    if "handoff" in result.get("parts", {}):
+        lines.append(
+            "  (handoff: the decoder loop delivering to one SubscriptionChannel and consumer task"
+        )
+        lines.append("   per subscription, without the stream's book-keeping and tasks)")
     return lines
 
 
 def _micro(result: dict[str, Any]) -> list[str]:
     lines = [
         "Decode micro-benchmark (timeit, median us per frame)",
-        f"  {'channel':<16}{'bytes':>7}{'items':>7}{'json.loads':>12}{'decode':>9}{'ratio':>8}",
+        f"  {'channel':<16}{'bytes':>7}{'items':>7}{'json.loads':>12}{'decode':>9}{'ratio':>8}"
+        f"{'+read all':>11}",
     ]
     for channel, row in result["channels"].items():
+        read = row.get("decode_read_us")
         lines.append(
             f"  {channel:<16}{row['bytes']:>7}{row['items']:>7}{row['json_loads_us']:>12.2f}"
             f"{row['decode_us']:>9.2f}{row['decode_over_json']:>7.1f}x"
+            f"{'-' if read is None else f'{read:.2f}':>11}"
         )
     return lines
 
