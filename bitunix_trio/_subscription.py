@@ -23,6 +23,7 @@ import outcome
 import trio
 
 from ._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
+from ._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from ._channels import ChannelSpec
@@ -273,7 +274,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         before them have been taken.
         """
         if max_values is not None and max_values < 1:
-            raise ValueError("max_values must be at least 1")
+            raise ConfigurationError(f"max_values must be at least 1 (got {max_values})")
         first = await self.receive()
         buffer = self._buffer
         count = len(buffer) if max_values is None else min(len(buffer), max_values - 1)

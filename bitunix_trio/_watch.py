@@ -21,7 +21,7 @@ import trio
 
 from ._channel_errors import SubscriptionLost
 from ._channels import ChannelSpec, MarkPrice, OrderBook, Ticker, Trades
-from ._exceptions import BitunixError, ConfigurationError
+from ._exceptions import BitunixError, ConfigurationError, RemoteProtocolError
 from ._models import MarkPriceUpdate, OrderBookUpdate, TickerUpdate, Trade
 from ._open import open_bitunix_stream
 from ._stream import BitunixStream, StateChange
@@ -56,7 +56,10 @@ def format_value(channel: str, value: Any, state: str) -> str:
     symbol = getattr(value, "symbol", "?")
     head = f"{_clock(getattr(value, 'ts', None))}  {channel:<13} {symbol:<10}"
     if isinstance(value, OrderBookUpdate):
-        body = f"bid {_level(value.best_bid)}  ask {_level(value.best_ask)}"
+        try:
+            body = f"bid {_level(value.best_bid)}  ask {_level(value.best_ask)}"
+        except RemoteProtocolError as exc:  # a level that is not a number
+            body = f"unreadable book: {exc}"
     elif isinstance(value, TickerUpdate):
         body = f"last {value.last_price}  24h {value.change:+.2f}%"
     elif isinstance(value, MarkPriceUpdate):

@@ -7,7 +7,8 @@ import trio
 import trio.testing
 
 from bitunix_trio._exceptions import ConfigurationError
-from bitunix_trio._watch import main, watch
+from bitunix_trio._frames import Push, decode
+from bitunix_trio._watch import format_value, main, watch
 
 
 async def test_demo_keeps_streaming_through_a_reconnect(
@@ -61,3 +62,15 @@ def test_main_reports_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown channel 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["BTCUSDT", "--depth", "20"])
+
+
+def test_a_book_with_an_unreadable_level_is_shown_not_fatal() -> None:
+    text = (
+        '{"ch":"depth_book1","symbol":"BTCUSDT","ts":1790126515693,'
+        '"data":{"b":[["abc","1"]],"a":[["86699.7","0.7"]]}}'
+    )
+    frame = decode(text)
+    assert isinstance(frame, Push)
+    line = format_value("depth_book1", frame.items[0], "CONNECTED")
+    assert "unreadable book" in line
+    assert "BTCUSDT" in line
