@@ -378,6 +378,20 @@ def parse_mark_price(
     )
 
 
+def _tp_sl(get: Callable[[str], Any]) -> dict[str, Any]:
+    """The take-profit / stop-loss fields that ``order`` and ``tpsl`` data share."""
+    return {
+        "tp_price": _opt_dec(get("tpPrice")),
+        "tp_stop_type": _opt_enum(StopType, get("tpStopType")),
+        "tp_order_type": _opt_enum(OrderType, get("tpOrderType")),
+        "tp_order_price": _opt_dec(get("tpOrderPrice")),
+        "sl_price": _opt_dec(get("slPrice")),
+        "sl_stop_type": _opt_enum(StopType, get("slStopType")),
+        "sl_order_type": _opt_enum(OrderType, get("slOrderType")),
+        "sl_order_price": _opt_dec(get("slOrderPrice")),
+    }
+
+
 def parse_order(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Order:
     """``order`` push data -> Order. Also accepts REST keys (see :func:`parse_rest_order`)."""
     get = data.get
@@ -412,14 +426,7 @@ def parse_order(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> O
         ts=ts,
         source=source,
         realized_pnl=_opt_dec(get("realizedPNL")),
-        tp_price=_opt_dec(get("tpPrice")),
-        tp_stop_type=_opt_enum(StopType, get("tpStopType")),
-        tp_order_type=_opt_enum(OrderType, get("tpOrderType")),
-        tp_order_price=_opt_dec(get("tpOrderPrice")),
-        sl_price=_opt_dec(get("slPrice")),
-        sl_stop_type=_opt_enum(StopType, get("slStopType")),
-        sl_order_type=_opt_enum(OrderType, get("slOrderType")),
-        sl_order_price=_opt_dec(get("slOrderPrice")),
+        **_tp_sl(get),
     )
 
 
@@ -490,14 +497,7 @@ def parse_tpsl(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Tp
         position_mode=_opt_enum(PositionMode, get("positionMode")),
         tp_qty=_opt_dec(get("tpQty")),
         sl_qty=_opt_dec(get("slQty")),
-        tp_price=_opt_dec(get("tpPrice")),
-        tp_stop_type=_opt_enum(StopType, get("tpStopType")),
-        tp_order_type=_opt_enum(OrderType, get("tpOrderType")),
-        tp_order_price=_opt_dec(get("tpOrderPrice")),
-        sl_price=_opt_dec(get("slPrice")),
-        sl_stop_type=_opt_enum(StopType, get("slStopType")),
-        sl_order_type=_opt_enum(OrderType, get("slOrderType")),
-        sl_order_price=_opt_dec(get("slOrderPrice")),
+        **_tp_sl(get),
         created_ms=_opt_time_ms(get("ctime")),
         ts=ts,
         source=source,
