@@ -16,11 +16,11 @@ import trio
 import trio_websocket
 
 from bitunix_trio._config import DEFAULT_BUFFER_SIZE
-from bitunix_trio._frames import Push, decode, encode_subscribe
+from bitunix_trio._frames import Push, decode
 from bitunix_trio._subscription import Overflow, SubscriptionChannel
 
-from ._loopback import RunResult, queue_size, subscription_stats
-from ._wire import SYMBOL, TRADES_PER_PUSH, FeedParams, count_by_stream, now_us
+from ._loopback import Consumers, RunResult, deadline, open_feed, subscription_stats
+from ._wire import SYMBOL, FeedParams
 
 __all__ = ["handoff_run"]
 
@@ -28,11 +28,7 @@ __all__ = ["handoff_run"]
 async def handoff_run(port: int, params: FeedParams, *, latency: bool) -> RunResult:
     """Decode every frame and deliver its values to per-subscription channels read by one
     consumer task each; done when the last trade has been taken."""
-    keys: list[tuple[str, str | None]] = sorted(params.keys)
-    expected = count_by_stream(params.frames, params.streams)["trade"] * TRADES_PER_PUSH
-    latencies: list[int] | None = [] if latency else None
-    marks: dict[str, int] = {}
-    done = trio.Event()
+    consumers = Consumers(params, latency=latency)
     # The library's defaults: lossless trades keep DEFAULT_BUFFER_SIZE, snapshots conflate to 1.
     channels: dict[tuple[str, str | None], SubscriptionChannel[Any]] = {
         (name, SYMBOL): SubscriptionChannel[Any](
@@ -42,27 +38,6 @@ async def handoff_run(port: int, params: FeedParams, *, latency: bool) -> RunRes
         )
         for name in params.streams
     }
-
-    async def trades(channel: SubscriptionChannel[Any]) -> None:
-        taken = 0
-        async for trade in channel:
-            if taken == 0:
-                marks["first"] = trade.ts
-            taken += 1
-            if latencies is not None:
-                latencies.append(now_us() - trade.ts)
-            if taken == expected:
-                marks["end"] = now_us()
-                done.set()
-                return
-
-    async def drain(channel: SubscriptionChannel[Any]) -> None:
-        if latencies is None:
-            async for _ in channel:
-                pass
-        else:
-            async for value in channel:
-                latencies.append(now_us() - value.ts)
 
     async def reader(ws: trio_websocket.WebSocketConnection) -> None:
         get_message = ws.get_message
@@ -76,20 +51,13 @@ async def handoff_run(port: int, params: FeedParams, *, latency: bool) -> RunRes
                     for item in frame.items:
                         channel.deliver(item, now)
 
-    with trio.fail_after(30.0 + params.frames * 1e-3):
-        async with trio_websocket.open_websocket_url(
-            params.url(port),
-            message_queue_size=queue_size(),
-            connect_timeout=10,
-            disconnect_timeout=5,
-        ) as ws:
-            await ws.get_message()  # greeting
-            await ws.send_message(encode_subscribe(keys))
-            async with trio.open_nursery() as nursery:
-                for (name, _), channel in channels.items():
-                    nursery.start_soon(trades if name == "trade" else drain, channel)
-                nursery.start_soon(reader, ws)
-                await done.wait()
-                nursery.cancel_scope.cancel()
+    with trio.fail_after(deadline(params)):
+        async with open_feed(port, params) as ws, trio.open_nursery() as nursery:
+            for (name, _), channel in channels.items():
+                consumer = consumers.trades if name == "trade" else consumers.drain
+                nursery.start_soon(consumer, channel)
+            nursery.start_soon(reader, ws)
+            await consumers.done.wait()
+            nursery.cancel_scope.cancel()
     stats = {name: subscription_stats(channel) for (name, _), channel in channels.items()}
-    return RunResult(params.frames, (marks["end"] - marks["first"]) / 1e6, latencies, stats)
+    return RunResult(params.frames, consumers.elapsed_s, consumers.latencies, stats)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,14 @@ from ._wire import SYMBOL, TRADES_PER_PUSH, FeedParams, count_by_stream, now_us
 __all__ = [
     "LOOPBACK_REST",
     "SPECS",
+    "Consumers",
     "LibraryUnavailable",
     "RunResult",
     "bare_run",
+    "deadline",
     "library_run",
     "load_library",
+    "open_feed",
     "queue_size",
     "subscription_stats",
 ]
@@ -92,9 +96,69 @@ def load_library() -> Callable[..., Any]:
     return opener
 
 
-def _deadline(params: FeedParams) -> float:
+def deadline(params: FeedParams) -> float:
     """A generous bound on one run, so that nothing can hang."""
     return 30.0 + params.frames * 1e-3 + params.frames * params.pace_us * 1e-6
+
+
+@asynccontextmanager
+async def open_feed(
+    port: int, params: FeedParams
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """A bare trio-websocket connection to the firehose, greeted and subscribed to every
+    stream of the feed (the library's message queue size, so that only the hot path
+    differs)."""
+    async with trio_websocket.open_websocket_url(
+        params.url(port),
+        message_queue_size=queue_size(),
+        connect_timeout=10,
+        disconnect_timeout=5,
+    ) as ws:
+        await ws.get_message()  # greeting
+        await ws.send_message(encode_subscribe(sorted(params.keys)))
+        yield ws
+
+
+class Consumers:
+    """The consumer tasks of a run that hands values to subscription channels: ``trades``
+    takes the trades and sets ``done`` with the last one; ``drain`` empties any other
+    channel. Both record latencies when asked to."""
+
+    def __init__(self, params: FeedParams, *, latency: bool) -> None:
+        self.expected = count_by_stream(params.frames, params.streams)["trade"] * TRADES_PER_PUSH
+        self.latencies: list[int] | None = [] if latency else None
+        self.done = trio.Event()
+        self._first = self._end = 0
+
+    @property
+    def elapsed_s(self) -> float:
+        """First trade sent -> last trade taken."""
+        return (self._end - self._first) / 1e6
+
+    async def trades(self, channel: Any) -> None:
+        """Take trades until the last one expected."""
+        latencies = self.latencies
+        taken = 0
+        async for trade in channel:
+            if taken == 0:
+                self._first = trade.ts
+            taken += 1
+            if latencies is not None:
+                latencies.append(now_us() - trade.ts)
+            if taken == self.expected:
+                self._end = now_us()
+                self.done.set()
+                return
+
+    async def drain(self, channel: Any) -> None:
+        """Take (and drop) every value of a channel other than trades."""
+        latencies = self.latencies
+        if latencies is None:
+            async for _ in channel:
+                pass
+        else:
+            async for value in channel:
+                latencies.append(now_us() - value.ts)
 
 
 # --- bare trio-websocket loops -------------------------------------------------------------
@@ -102,17 +166,9 @@ def _deadline(params: FeedParams) -> float:
 
 async def bare_run(port: int, params: FeedParams, *, use_decoder: bool, latency: bool) -> RunResult:
     """A bare receive loop: ``json.loads`` (or ``decode``) each frame, nothing else."""
-    keys: list[tuple[str, str | None]] = sorted(params.keys)
     latencies: list[int] | None = [] if latency else None
-    with trio.fail_after(_deadline(params)):
-        async with trio_websocket.open_websocket_url(
-            params.url(port),
-            message_queue_size=queue_size(),
-            connect_timeout=10,
-            disconnect_timeout=5,
-        ) as ws:
-            await ws.get_message()  # greeting
-            await ws.send_message(encode_subscribe(keys))
+    with trio.fail_after(deadline(params)):
+        async with open_feed(port, params) as ws:
             if use_decoder:
                 first, end, bad = await _decoder_loop(ws, params.frames, latencies)
             else:
@@ -170,49 +226,26 @@ async def library_run(
     subscription channel; done when the last trade has been taken."""
     opener = load_library()
     url = params.url(port)
-    expected = count_by_stream(params.frames, params.streams)["trade"] * TRADES_PER_PUSH
-    latencies: list[int] | None = [] if latency else None
-    marks: dict[str, int] = {}
-    done = trio.Event()
+    consumers = Consumers(params, latency=latency)
     options: dict[str, Any] = {"public_url": url, "private_url": url, "rest_url": LOOPBACK_REST}
     if buffer_size is not None:
         options["buffer_size"] = buffer_size
 
-    async def trades(channel: trio.abc.ReceiveChannel[Any]) -> None:
-        taken = 0
-        async for trade in channel:
-            if taken == 0:
-                marks["first"] = trade.ts
-            taken += 1
-            if latencies is not None:
-                latencies.append(now_us() - trade.ts)
-            if taken == expected:
-                marks["end"] = now_us()
-                done.set()
-                return
-
-    async def drain(channel: trio.abc.ReceiveChannel[Any]) -> None:
-        if latencies is None:
-            async for _ in channel:
-                pass
-        else:
-            async for value in channel:
-                latencies.append(now_us() - value.ts)
-
-    with trio.fail_after(_deadline(params)):
+    with trio.fail_after(deadline(params)):
         async with opener(**options) as stream:
             specs = [SPECS[channel] for channel in params.streams]
             async with stream.subscribe_many(specs) as channels:
                 async with trio.open_nursery() as nursery:
                     for channel_name, channel in zip(params.streams, channels, strict=True):
-                        nursery.start_soon(trades if channel_name == "trade" else drain, channel)
-                    await done.wait()
+                        consumer = consumers.trades if channel_name == "trade" else consumers.drain
+                        nursery.start_soon(consumer, channel)
+                    await consumers.done.wait()
                     nursery.cancel_scope.cancel()
                 stats = {
                     name: subscription_stats(c)
                     for name, c in zip(params.streams, channels, strict=True)
                 }
-    return RunResult(params.frames, (marks["end"] - marks["first"]) / 1e6, latencies, stats)
+    return RunResult(params.frames, consumers.elapsed_s, consumers.latencies, stats)
 
 
 def subscription_stats(channel: Any) -> dict[str, Any]:
