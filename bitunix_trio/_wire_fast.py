@@ -33,6 +33,7 @@ from ._models import (
     TickerUpdate,
     Trade,
 )
+from ._wire import _need_symbol as _need
 from ._wire import kline_open_time, parse_iso_datetime
 
 __all__ = ["ENVELOPE", "FAST_PARSERS", "Envelope", "FastParser"]
@@ -64,12 +65,6 @@ def _numbers(*texts: str) -> tuple[Decimal, ...]:
         if not value.is_finite():
             raise ValueError(f"not a finite number: {value!r}")
     return values
-
-
-def _need(symbol: str | None) -> str:
-    if symbol is None:
-        raise KeyError("symbol")
-    return symbol
 
 
 # --- order books -------------------------------------------------------------------------
@@ -118,15 +113,7 @@ def _ticker(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
     return (TickerUpdate(s, last, open_, high, low, base, quote, change, ts, _WS),)
 
 
-class _Summary(msgspec.Struct):
-    la: str
-    o: str
-    h: str
-    l: str  # noqa: E741 - the wire's name
-    b: str
-    q: str
-    r: str
-    s: str | None = None
+class _Summary(_Ticker):
     bd: str | None = None
     ak: str | None = None
     bv: str | None = None
