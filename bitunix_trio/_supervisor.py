@@ -411,6 +411,13 @@ class ConnectionSlot:
 
     # -- protocol events -----------------------------------------------------------------
 
+    def _settle(self, keys: Iterable[Key]) -> None:
+        """Wake whoever waits for the exchange's verdict on ``keys``."""
+        for key in keys:
+            waiter = self.verdicts.pop(key, None)
+            if waiter is not None:
+                waiter.set()
+
     def _handle(self, events: Sequence[Event]) -> None:
         for event in events:
             kind = type(event)
@@ -426,20 +433,14 @@ class ConnectionSlot:
                     self.stream._slot_ready(self, reconnect)
             elif kind is SubscribeAccepted:
                 assert isinstance(event, SubscribeAccepted)
-                for key in event.keys:
-                    waiter = self.verdicts.pop(key, None)
-                    if waiter is not None:
-                        waiter.set()
+                self._settle(event.keys)
             elif kind is SubscriptionRefused:
                 assert isinstance(event, SubscriptionRefused)
                 logger.warning("%s: subscription refused: %s", self.name, event.message)
                 for key in event.keys:
                     self.refusals[key] = event.message
                 self.stream._slot_refused(self, event.keys, event.message)
-                for key in event.keys:
-                    waiter = self.verdicts.pop(key, None)
-                    if waiter is not None:
-                        waiter.set()
+                self._settle(event.keys)
             elif kind is SubscriptionStale:
                 assert isinstance(event, SubscriptionStale)
                 logger.warning("%s: stale subscription: %s", self.name, event.reason)
