@@ -1,6 +1,6 @@
 """What consumers were given on the account channels, and what changed behind their back.
 
-Pure: no I/O, no clock (times are arguments). The Trio layer (``_fallback``) fetches REST
+Pure: no I/O, no clock (times are arguments). The Trio layer (``_reconciler``) fetches REST
 snapshots and hands them to an :class:`AccountLedger`, which decides what to deliver.
 
 **One change, one delivery.** Every private value goes through :meth:`AccountLedger.admit`
