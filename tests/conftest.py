@@ -12,12 +12,17 @@
   client socket open after an abnormal closure).
 * ``signed``: ``await signed(client, "GET", path, params=..., body=...)`` sends a correctly
   signed private REST request with the exchange's demo credentials (or ``credentials=``).
+
+Helpers for test modules (``from conftest import ...``): ``recv``, ``send``,
+``expect_silence`` and ``until_closed`` speak JSON frames over a raw connection;
+``library_tasks`` names the stream's and trio-websocket's tasks still running.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -160,3 +165,66 @@ def make_signed(exchange: SimulatedExchange) -> Signed:
 def signed() -> Callable[[SimulatedExchange], Signed]:
     """``signed(exchange)`` gives a function sending signed requests to that exchange."""
     return make_signed
+
+
+# -- raw WebSocket frames ------------------------------------------------------------------
+
+
+async def recv(ws: trio_websocket.WebSocketConnection) -> dict[str, Any]:
+    """The next frame, which must be a JSON object."""
+    text = await ws.get_message()
+    assert isinstance(text, str)
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value
+
+
+async def send(ws: trio_websocket.WebSocketConnection, obj: object) -> None:
+    """Send ``obj`` as compact JSON."""
+    await ws.send_message(json.dumps(obj, separators=(",", ":")))
+
+
+async def expect_silence(ws: trio_websocket.WebSocketConnection, seconds: float) -> None:
+    """No frame arrives for ``seconds``."""
+    with trio.move_on_after(seconds):
+        message = await ws.get_message()
+        pytest.fail(f"expected silence, got {message!r}")
+
+
+async def until_closed(ws: trio_websocket.WebSocketConnection) -> trio_websocket.CloseReason:
+    """Read (and drop) frames until the connection ends; return how it ended."""
+    while True:
+        try:
+            await ws.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            reason = exc.reason
+            break
+    assert reason is not None
+    return reason
+
+
+# -- tasks left running --------------------------------------------------------------------
+
+
+def _all_tasks() -> Iterator[trio.lowlevel.Task]:
+    def walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:
+        yield task
+        for nursery in task.child_nurseries:
+            for child in nursery.child_tasks:
+                yield from walk(child)
+
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    yield from walk(root)
+
+
+def library_tasks() -> list[str]:
+    """Running tasks of the stream and of trio-websocket (client or server side)."""
+    prefixes = (
+        "bitunix_trio._open",
+        "bitunix_trio._pool",
+        "bitunix_trio._stream",
+        "bitunix_trio._supervisor",
+        "trio_websocket",
+    )
+    return sorted(task.name for task in _all_tasks() if task.name.startswith(prefixes))

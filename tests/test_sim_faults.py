@@ -13,7 +13,7 @@ import httpx
 import pytest
 import trio
 import trio_websocket
-from conftest import RawWs, make_signed
+from conftest import RawWs, expect_silence, make_signed, recv, send, until_closed
 from trio.testing import MockClock
 
 from bitunix_trio import _signing
@@ -22,33 +22,6 @@ from bitunix_trio.testing import GARBAGE_FRAMES, SimulatedExchange, open_simulat
 GREETING = {"op": "connect", "data": {"result": True}}
 ACCOUNT = "/api/v1/futures/account"
 PLACE = "/api/v1/futures/trade/place_order"
-
-
-async def recv(ws: trio_websocket.WebSocketConnection) -> dict[str, Any]:
-    value = json.loads(await ws.get_message())
-    assert isinstance(value, dict)
-    return value
-
-
-async def send(ws: trio_websocket.WebSocketConnection, obj: object) -> None:
-    await ws.send_message(json.dumps(obj))
-
-
-async def expect_silence(ws: trio_websocket.WebSocketConnection, seconds: float) -> None:
-    with trio.move_on_after(seconds):
-        message = await ws.get_message()
-        pytest.fail(f"expected silence, got {message!r}")
-
-
-async def until_closed(ws: trio_websocket.WebSocketConnection) -> trio_websocket.CloseReason:
-    while True:
-        try:
-            await ws.get_message()
-        except trio_websocket.ConnectionClosed as exc:
-            reason = exc.reason
-            break
-    assert reason is not None
-    return reason
 
 
 def subscribe(ch: str, symbol: str = "BTCUSDT") -> dict[str, Any]:

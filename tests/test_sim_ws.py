@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
-from conftest import RawWs, make_signed
+from conftest import RawWs, expect_silence, make_signed, recv, send, until_closed
 from trio.testing import MockClock
 
 from bitunix_trio import _frames, _signing
@@ -24,24 +24,6 @@ from bitunix_trio.testing._ws_server import SimClock, WsServer, WsSettings
 
 START_MS = 1_790_000_000_000
 TICK = 0.31
-
-
-async def recv(ws: trio_websocket.WebSocketConnection) -> dict[str, Any]:
-    text = await ws.get_message()
-    assert isinstance(text, str)
-    value = json.loads(text)
-    assert isinstance(value, dict)
-    return value
-
-
-async def send(ws: trio_websocket.WebSocketConnection, obj: object) -> None:
-    await ws.send_message(json.dumps(obj, separators=(",", ":")))
-
-
-async def expect_silence(ws: trio_websocket.WebSocketConnection, seconds: float) -> None:
-    with trio.move_on_after(seconds):
-        message = await ws.get_message()
-        pytest.fail(f"expected silence, got {message!r}")
 
 
 async def collect(
@@ -54,18 +36,6 @@ async def collect(
             frame = await recv(ws)
             frames.append((trio.current_time(), frame))
     return frames
-
-
-async def until_closed(ws: trio_websocket.WebSocketConnection) -> trio_websocket.CloseReason:
-    """Read (and drop) frames until the connection ends; return how it ended."""
-    while True:
-        try:
-            await ws.get_message()
-        except trio_websocket.ConnectionClosed as exc:
-            reason = exc.reason
-            break
-    assert reason is not None
-    return reason
 
 
 def sub(*keys: tuple[str, str | None]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
+from conftest import library_tasks
 
 from bitunix_trio._channel_errors import StreamClosed
 from bitunix_trio._channels import Balance, OrderBook, Orders, Subscription, Ticker
@@ -52,30 +52,6 @@ def open_stream(
         rest_transport=sim.rest_transport(),
         **kwargs,
     )
-
-
-def all_tasks() -> set[trio.lowlevel.Task]:
-    def walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:
-        yield task
-        for nursery in task.child_nurseries:
-            for child in nursery.child_tasks:
-                yield from walk(child)
-
-    root = trio.lowlevel.current_root_task()
-    assert root is not None
-    return set(walk(root))
-
-
-def library_tasks() -> list[str]:
-    """Running tasks of the stream and of trio-websocket (client or server side)."""
-    prefixes = (
-        "bitunix_trio._open",
-        "bitunix_trio._pool",
-        "bitunix_trio._stream",
-        "bitunix_trio._supervisor",
-        "trio_websocket",
-    )
-    return sorted(task.name for task in all_tasks() if task.name.startswith(prefixes))
 
 
 async def settle(sim: SimulatedExchange) -> None:

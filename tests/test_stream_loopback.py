@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 import trio.testing
+from conftest import library_tasks
 
 from bitunix_trio._channel_errors import ConsumerTooSlow
 from bitunix_trio._channels import (
@@ -71,29 +71,6 @@ def client_sockets(sim: SimulatedExchange) -> list[str] | None:
         for row in rows
         if row[9] in inodes and int(row[2].split(":")[1], 16) in ports
     ]
-
-
-def all_tasks() -> Iterator[trio.lowlevel.Task]:
-    def walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:
-        yield task
-        for nursery in task.child_nurseries:
-            for child in nursery.child_tasks:
-                yield from walk(child)
-
-    root = trio.lowlevel.current_root_task()
-    assert root is not None
-    yield from walk(root)
-
-
-def library_tasks() -> list[str]:
-    prefixes = (
-        "bitunix_trio._open",
-        "bitunix_trio._pool",
-        "bitunix_trio._stream",
-        "bitunix_trio._supervisor",
-        "trio_websocket",
-    )
-    return sorted(task.name for task in all_tasks() if task.name.startswith(prefixes))
 
 
 def many_specs() -> list[ChannelSpec[Any]]:
