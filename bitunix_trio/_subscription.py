@@ -120,7 +120,6 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         "_last",
         "_received",
         "_size",
-        "_stale",
         "_taken",
         "_waiters",
         "entered",
@@ -142,7 +141,6 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         self._finished = False
         self._closed = False
         self._done = False
-        self._stale = False
         self._received = 0
         self._taken = 0
         self._dropped = 0
@@ -187,7 +185,6 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         if self._error is None and not self._finished:
             self._done = True
             self._error = error
-            self._stale = isinstance(error, SubscriptionStale)
             if wake:
                 self._wake_all()
 
@@ -308,7 +305,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
     @property
     def stale(self) -> bool:
         """Whether the subscription was reported stale."""
-        return self._stale
+        return isinstance(self._error, SubscriptionStale)
 
     @property
     def error(self) -> SubscriptionLost | None:
@@ -327,7 +324,7 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
             buffer_size=self._size,
             overflow=self.overflow,
             last_message_age=None if last is None else trio.current_time() - last,
-            stale=self._stale,
+            stale=self.stale,
             error=None if self._error is None else str(self._error),
         )
 
