@@ -15,13 +15,15 @@
 
 Helpers for test modules (``from conftest import ...``): ``recv``, ``send``,
 ``expect_silence`` and ``until_closed`` speak JSON frames over a raw connection;
-``library_tasks`` names the stream's and trio-websocket's tasks still running.
+``library_tasks`` names the stream's and trio-websocket's tasks still running;
+``open_sim_stream`` opens the streaming client against a simulated exchange.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -35,6 +37,8 @@ import trio_websocket
 
 from bitunix_trio import _signing
 from bitunix_trio._credentials import Credentials
+from bitunix_trio._open import open_bitunix_stream
+from bitunix_trio._stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
 
 
@@ -228,3 +232,17 @@ def library_tasks() -> list[str]:
         "trio_websocket",
     )
     return sorted(task.name for task in _all_tasks() if task.name.startswith(prefixes))
+
+
+# -- the streaming client --------------------------------------------------------------------
+
+
+def open_sim_stream(
+    exchange: SimulatedExchange, *, seed: int, **kwargs: Any
+) -> AbstractAsyncContextManager[BitunixStream]:
+    """``open_bitunix_stream`` pointed at ``exchange`` (in process for the memory flavour),
+    anonymous unless ``credentials=`` is given, reconnecting with ``random.Random(seed)``;
+    any other keyword overrides."""
+    options = {**exchange.stream_options(), "credentials": None, "rng": random.Random(seed)}
+    options.update(kwargs)
+    return open_bitunix_stream(**options)

@@ -9,7 +9,6 @@ feeds the subscriptions every ``poll_interval`` (1 s), pacing its requests 0.2 s
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -17,12 +16,12 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._channels import Kline, OrderBook, Ticker, Trades
 from bitunix_trio._config import ReconnectPolicy
 from bitunix_trio._exceptions import ConfigurationError
 from bitunix_trio._models import DataSource
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._poller import TRADES_UNAVAILABLE
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream, StateChange
@@ -38,17 +37,8 @@ POLICY = ReconnectPolicy(initial_delay=1.0, max_delay=8.0)
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(7))
     kwargs.setdefault("reconnect", POLICY)
-    return open_bitunix_stream(
-        kwargs.pop("credentials", None),
-        sim.public_url,
-        sim.private_url,
-        sim.rest_url,
-        connector=sim.connector,
-        rest_transport=sim.rest_transport(),
-        **kwargs,
-    )
+    return open_sim_stream(sim, seed=7, **kwargs)
 
 
 class Log:

@@ -6,7 +6,6 @@ one loopback test on 127.0.0.1 (outcomes only).
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._channels import Balance, OrderBook, Orders, Positions
 from bitunix_trio._config import ReconnectPolicy
@@ -26,7 +26,6 @@ from bitunix_trio._models import (
     Position,
     UpdateEvent,
 )
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
@@ -41,14 +40,9 @@ POLICY = ReconnectPolicy(initial_delay=1.0, max_delay=4.0)
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(3))
+    kwargs.setdefault("credentials", sim.credentials)
     kwargs.setdefault("reconnect", POLICY)
-    if sim.memory:
-        kwargs.setdefault("connector", sim.connector)
-        kwargs.setdefault("rest_transport", sim.rest_transport())
-    return open_bitunix_stream(
-        sim.credentials, sim.public_url, sim.private_url, sim.rest_url, **kwargs
-    )
+    return open_sim_stream(sim, seed=3, **kwargs)
 
 
 class Log:

@@ -8,7 +8,6 @@ BitunixInternalError; nothing is left running afterwards.
 from __future__ import annotations
 
 import logging
-import random
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
-from conftest import library_tasks
+from conftest import library_tasks, open_sim_stream
 
 from bitunix_trio._channel_errors import StreamClosed
 from bitunix_trio._channels import Balance, OrderBook, Orders, Subscription, Ticker
@@ -42,16 +41,7 @@ S = ConnectionState
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(5))
-    kwargs.setdefault("connector", sim.connector)
-    return open_bitunix_stream(
-        kwargs.pop("credentials", None),
-        sim.public_url,
-        sim.private_url,
-        sim.rest_url,
-        rest_transport=sim.rest_transport(),
-        **kwargs,
-    )
+    return open_sim_stream(sim, seed=5, **kwargs)
 
 
 async def settle(sim: SimulatedExchange) -> None:

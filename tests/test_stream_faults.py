@@ -3,19 +3,18 @@ recovers and data flows again (outcomes and order, not times)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
+from conftest import open_sim_stream
 
 from bitunix_trio._channels import OrderBook, Ticker
 from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
 from bitunix_trio._exceptions import AuthenticationError, SubscriptionRejected
 from bitunix_trio._frames import Malformed, Unknown, decode
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._subscription import SubscriptionChannel
@@ -31,13 +30,10 @@ FAST_HEARTBEAT = HeartbeatConfig(interval=1.0, timeout=0.5, stale_after=1.5)
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(3))
     kwargs.setdefault("reconnect", FAST_RECONNECT)
     kwargs.setdefault("heartbeat", FAST_HEARTBEAT)
     kwargs.setdefault("close_timeout", 1.0)
-    return open_bitunix_stream(
-        kwargs.pop("credentials", None), sim.public_url, sim.private_url, sim.rest_url, **kwargs
-    )
+    return open_sim_stream(sim, seed=3, **kwargs)
 
 
 @asynccontextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import trio
 import trio.testing
-from conftest import library_tasks
+from conftest import library_tasks, open_sim_stream
 
 from bitunix_trio._channel_errors import ConsumerTooSlow
 from bitunix_trio._channels import (
@@ -30,7 +29,6 @@ from bitunix_trio._channels import (
 )
 from bitunix_trio._config import HeartbeatConfig
 from bitunix_trio._models import KLINE_INTERVALS
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream
 from bitunix_trio._subscription import SubscriptionChannel
@@ -45,11 +43,8 @@ LISTED = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(9))
     kwargs.setdefault("close_timeout", 1.0)
-    return open_bitunix_stream(
-        kwargs.pop("credentials", None), sim.public_url, sim.private_url, sim.rest_url, **kwargs
-    )
+    return open_sim_stream(sim, seed=9, **kwargs)
 
 
 def client_sockets(sim: SimulatedExchange) -> list[str] | None:

@@ -6,15 +6,16 @@ virtual time: ``IDLE_SHARD_GRACE`` seconds after the last subscription of a shar
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._channels import ChannelSpec, MarkPrice, OrderBook, Ticker, Trades
-from bitunix_trio._open import DEFAULT_FALLBACK_GRACE, open_bitunix_stream
+from bitunix_trio._open import DEFAULT_FALLBACK_GRACE
 from bitunix_trio._pool import IDLE_SHARD_GRACE
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream, StateChange
@@ -49,9 +50,8 @@ def second_shard() -> list[ChannelSpec[Any]]:
     return specs + filler(1000, 48)
 
 
-def open_stream(sim: SimulatedExchange) -> Any:
-    options = {**sim.stream_options(), "credentials": None, "rng": random.Random(7)}
-    return open_bitunix_stream(**options)
+def open_stream(sim: SimulatedExchange) -> AbstractAsyncContextManager[BitunixStream]:
+    return open_sim_stream(sim, seed=7)
 
 
 def names(stream: BitunixStream) -> list[str]:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._backoff import Backoff
 from bitunix_trio._channels import OrderBook, Ticker, Trades
 from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._subscription import SubscriptionStale
@@ -31,16 +31,7 @@ S = ConnectionState
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[BitunixStream]:
-    kwargs.setdefault("rng", random.Random(SEED))
-    return open_bitunix_stream(
-        kwargs.pop("credentials", None),
-        sim.public_url,
-        sim.private_url,
-        sim.rest_url,
-        connector=sim.connector,
-        rest_transport=sim.rest_transport(),
-        **kwargs,
-    )
+    return open_sim_stream(sim, seed=SEED, **kwargs)
 
 
 def state_of(stream: BitunixStream) -> ConnectionState:
