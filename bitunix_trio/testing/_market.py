@@ -209,12 +209,6 @@ def clean(value: Decimal) -> Decimal:
     return value.normalize()
 
 
-def _decimals(step: Decimal) -> int:
-    exp = step.normalize().as_tuple().exponent
-    assert isinstance(exp, int)
-    return max(0, -exp)
-
-
 @dataclass(slots=True)
 class _LazySide:
     """One side of the synthetic book, generated level by level as far as it is read."""
@@ -336,16 +330,6 @@ class SymbolMarket:
     def best_ask(self) -> int:
         """Best synthetic ask, ticks."""
         return self.ref + self.spread
-
-    @property
-    def base_decimals(self) -> int:
-        """Digits after the point of a quantity."""
-        return _decimals(self.inst.lot_size)
-
-    @property
-    def quote_decimals(self) -> int:
-        """Digits after the point of a price."""
-        return _decimals(self.inst.tick_size)
 
     # ----------------------------------------------------------------- evolution
     def _draw_rate(self) -> Decimal:

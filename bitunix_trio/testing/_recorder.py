@@ -9,7 +9,7 @@ clock. Secrets never reach the recorder: no header carrying a secret is kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["ConnectionRecord", "Recorder", "RestRequestRecord", "WsFrameRecord"]
@@ -180,11 +180,3 @@ def safe_headers(
             continue
         kept.append((lowered, "<redacted>" if value in hidden else value))
     return tuple(kept)
-
-
-def params_tuple(
-    params: Mapping[str, str] | Iterable[tuple[str, str]],
-) -> tuple[tuple[str, str], ...]:
-    """Query parameters as a tuple of pairs."""
-    items = params.items() if isinstance(params, Mapping) else params
-    return tuple((str(k), str(v)) for k, v in items)
