@@ -103,7 +103,9 @@ async def test_close_raises_stream_closed_in_waiters_and_later_calls() -> None:
     assert ch.statistics().received == 1
 
 
-async def test_receive_is_a_checkpoint_and_cancellable() -> None:
+async def test_receive_is_a_checkpoint_and_cancellable(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     ch = channel(3, Overflow.ERROR)
     ch.deliver(1, 0.0)
     with trio.CancelScope() as scope:
@@ -111,8 +113,9 @@ async def test_receive_is_a_checkpoint_and_cancellable() -> None:
         await ch.receive()
     assert scope.cancelled_caught
     assert ch.receive_nowait() == 1  # nothing lost by the cancelled call
-    with trio.move_on_after(0.01):
+    with trio.move_on_after(1.0) as waiting:  # virtual time: an empty channel blocks
         await ch.receive()
+    assert waiting.cancelled_caught
 
 
 async def test_statistics_message_age(autojump_clock: trio.testing.MockClock) -> None:
