@@ -274,7 +274,8 @@ async def test_fill_while_offline_over_loopback(sim: SimulatedExchange) -> None:
             await trio.sleep(0.5)
         with trio.fail_after(20):
             await orders.wait_until(lambda v: any(o.status is OrderStatus.FILLED for o in v))
-        await trio.sleep(0.5)
+            await wait_for(positions, 1)
+        await trio.sleep(0.5)  # and nothing is delivered twice
     filled = [o for o in orders.values() if o.status is OrderStatus.FILLED]
     assert [(o.order_id, o.source) for o in filled] == [(placed.order_id, RECOVERED)]
     assert [(p.symbol, p.source) for p in positions.values()] == [("BTCUSDT", RECOVERED)]
