@@ -10,7 +10,6 @@ orders are the exchange's.
 from __future__ import annotations
 
 import importlib.util
-import random
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,10 +20,10 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._config import ReconnectPolicy
 from bitunix_trio._models import DataSource, OrderStatus, Side
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio.testing import SimulatedExchange
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "grid_bot.py"
@@ -65,14 +64,9 @@ class Lines:
 
 @asynccontextmanager
 async def running_bot(sim: SimulatedExchange, levels: int) -> AsyncIterator[tuple[Any, Lines]]:
-    options: dict[str, Any] = {
-        "rng": random.Random(5),
-        "reconnect": ReconnectPolicy(initial_delay=1.0, max_delay=4.0),
-    }
-    if sim.memory:
-        options.update(connector=sim.connector, rest_transport=sim.rest_transport())
-    async with open_bitunix_stream(
-        sim.credentials, sim.public_url, sim.private_url, sim.rest_url, **options
+    reconnect = ReconnectPolicy(initial_delay=1.0, max_delay=4.0)
+    async with open_sim_stream(
+        sim, seed=5, credentials=sim.credentials, reconnect=reconnect
     ) as stream:
         lines = Lines()
         config = grid_bot.GridConfig(SYMBOL, levels, STEP)
