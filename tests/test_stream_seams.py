@@ -4,18 +4,17 @@ the DEGRADED state, hooks after every (re)connect and on every loss, supervised 
 from __future__ import annotations
 
 import dataclasses
-import random
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
+from conftest import open_sim_stream
 
 from bitunix_trio._channels import OrderBook, Orders, Ticker
 from bitunix_trio._exceptions import BitunixInternalError
 from bitunix_trio._models import DataSource
-from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream, StateChange
 from bitunix_trio._supervisor import ConnectionSlot
@@ -28,22 +27,11 @@ def state_of(stream: BitunixStream) -> ConnectionState:
     return stream.state  # through a function: mypy keeps attributes narrowed
 
 
-def options(sim: SimulatedExchange) -> dict[str, Any]:
-    return {
-        "public_url": sim.public_url,
-        "private_url": sim.private_url,
-        "rest_url": sim.rest_url,
-        "connector": sim.connector,
-        "rest_transport": sim.rest_transport(),
-        "rng": random.Random(2),
-    }
-
-
 async def test_deliver_from_another_task_marked_as_rest(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     async with (
-        open_bitunix_stream(**options(memory_sim)) as stream,
+        open_sim_stream(memory_sim, seed=2) as stream,
         stream.subscribe(Ticker("BTCUSDT")) as tickers,
     ):
         ws_value = await tickers.receive()
@@ -59,7 +47,7 @@ async def test_degraded_state_while_a_connection_is_down(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     async with (
-        open_bitunix_stream(**options(memory_sim)) as stream,
+        open_sim_stream(memory_sim, seed=2) as stream,
         stream.state_events() as changes,
     ):
         stream._set_degraded("polling REST")  # shown only while not everything is up
@@ -98,7 +86,7 @@ async def test_hooks_after_every_connect_and_loss(
         events.append(("down", slot.name, type(error).__name__))
 
     async with (
-        open_bitunix_stream(memory_sim.credentials, **options(memory_sim)) as stream,
+        open_sim_stream(memory_sim, seed=2, credentials=memory_sim.credentials) as stream,
         stream.subscribe(Orders()),
     ):
         stream._add_hooks(on_ready=on_ready, on_down=on_down)
@@ -126,7 +114,7 @@ async def test_spawned_task_failure_is_fatal(
         raise RuntimeError("poller bug")
 
     async def body() -> None:
-        async with open_bitunix_stream(**options(memory_sim)) as stream:
+        async with open_sim_stream(memory_sim, seed=2) as stream:
             stream._spawn(poller)
             async with stream.subscribe(OrderBook("BTCUSDT")) as books:
                 async for _ in books:
@@ -153,7 +141,7 @@ async def test_private_values_pass_the_admission_filter(
         return [item for item in items if item.available != Decimal(50)]
 
     async with (
-        open_bitunix_stream(memory_sim.credentials, **options(memory_sim)) as stream,
+        open_sim_stream(memory_sim, seed=2, credentials=memory_sim.credentials) as stream,
         stream.subscribe(Balance()) as balances,
     ):
         stream._admit_private = admit
@@ -169,7 +157,7 @@ async def test_discard_buffered_counts_as_dropped(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     async with (
-        open_bitunix_stream(**options(memory_sim)) as stream,
+        open_sim_stream(memory_sim, seed=2) as stream,
         stream.subscribe(OrderBook("BTCUSDT"), buffer=10) as books,
     ):
         await trio.sleep(1.0)
