@@ -18,7 +18,7 @@ Errors are :class:`SimulatedError` with the real BitUnix codes (``protocol.md`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -287,14 +287,8 @@ class ExchangeEngine(MarketViews):
     ) -> list[Order]:
         """Open orders (NEW, PART_FILLED), newest first, optionally filtered."""
         account = self._trading.account(api_key)
-        sym = None if symbol is None else symbol.upper()
-        if client_id is not None and order_id is None:
-            order_id = account.client_ids.get(client_id, "\0")
-        rows = [
-            o
-            for o in account.open_orders.values()
-            if (sym is None or o.symbol == sym) and (order_id is None or o.order_id == order_id)
-        ]
+        wanted = _order_filter(account, symbol, order_id, client_id)
+        rows = [o for o in account.open_orders.values() if wanted(o)]
         rows.sort(key=lambda o: (o.ctime, o.seq), reverse=True)
         return [order_model(o, None, self._now_ms, _REST) for o in rows]
 
@@ -310,14 +304,11 @@ class ExchangeEngine(MarketViews):
     ) -> list[Order]:
         """Finished orders (filled or cancelled), newest first, optionally filtered."""
         account = self._trading.account(api_key)
-        sym = None if symbol is None else symbol.upper()
-        if client_id is not None and order_id is None:
-            order_id = account.client_ids.get(client_id, "\0")
+        wanted = _order_filter(account, symbol, order_id, client_id)
         rows = [
             o
             for o in reversed(account.history)
-            if (sym is None or o.symbol == sym)
-            and (order_id is None or o.order_id == order_id)
+            if wanted(o)
             and (start_ms is None or o.ctime >= start_ms)
             and (end_ms is None or o.ctime <= end_ms)
         ]
@@ -498,3 +489,20 @@ class ExchangeEngine(MarketViews):
         account.wallet[c] = account.wallet.get(c, ZERO) + to_decimal(amount, "amount")
         self._trading.emit_balance(account, c)
         return self.balance(api_key, c)
+
+
+def _order_filter(
+    account: Account, symbol: str | None, order_id: str | None, client_id: str | None
+) -> Callable[[OrderState], bool]:
+    """Whether an order is on ``symbol`` (any case) and is ``order_id`` (or the order of
+    ``client_id`` when no id is given); ``None`` matches anything."""
+    sym = None if symbol is None else symbol.upper()
+    if client_id is not None and order_id is None:
+        order_id = account.client_ids.get(client_id, "\0")
+
+    def wanted(order: OrderState) -> bool:
+        return (sym is None or order.symbol == sym) and (
+            order_id is None or order.order_id == order_id
+        )
+
+    return wanted
