@@ -16,7 +16,8 @@
 Helpers for test modules (``from conftest import ...``): ``recv``, ``send``,
 ``expect_silence`` and ``until_closed`` speak JSON frames over a raw connection;
 ``library_tasks`` names the stream's and trio-websocket's tasks still running;
-``open_sim_stream`` opens the streaming client against a simulated exchange.
+``open_sim_stream`` opens the streaming client against a simulated exchange;
+``request_times`` lists when the exchange answered REST requests.
 """
 
 from __future__ import annotations
@@ -246,3 +247,9 @@ def open_sim_stream(
     options = {**exchange.stream_options(), "credentials": None, "rng": random.Random(seed)}
     options.update(kwargs)
     return open_bitunix_stream(**options)
+
+
+def request_times(exchange: SimulatedExchange, prefix: str = "") -> list[float]:
+    """When ``exchange`` answered each REST request whose path starts with ``prefix``
+    (Trio time, rounded to the microsecond)."""
+    return [round(r.time, 6) for r in exchange.recorder.requests if r.path.startswith(prefix)]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from conftest import open_sim_stream
+from conftest import open_sim_stream, request_times
 
 from bitunix_trio._channels import Kline, OrderBook, Ticker, Trades
 from bitunix_trio._config import ReconnectPolicy
@@ -79,7 +79,7 @@ def state_of(stream: BitunixStream) -> ConnectionState:
 
 
 def market_requests(sim: SimulatedExchange) -> list[float]:
-    return [round(r.time, 6) for r in sim.recorder.requests if r.path.startswith(MARKET)]
+    return request_times(sim, MARKET)
 
 
 async def test_websocket_down_for_a_minute_rest_keeps_the_data_flowing(

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from conftest import request_times
 
 from bitunix_trio._channels import (
     ChannelSpec,
@@ -80,10 +81,6 @@ class Sink:
 
     def times(self, key: Key) -> list[float]:
         return [t for t, k, _ in self.items if k == key]
-
-
-def request_times(exchange: SimulatedExchange, prefix: str = "") -> list[float]:
-    return [round(r.time, 6) for r in exchange.recorder.requests if r.path.startswith(prefix)]
 
 
 def ignore(*args: object) -> None:
