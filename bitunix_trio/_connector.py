@@ -26,6 +26,7 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "Connector",
     "abort",
+    "as_connect_error",
     "check_ws_url",
     "close_gracefully",
     "connect",
@@ -126,12 +127,22 @@ async def connect(
         try:
             return await connector(nursery, url)
         except Exception as exc:
-            mapped = map_connect_error(exc, url)
-            if mapped is None or mapped is exc:
+            mapped = as_connect_error(exc, url)
+            if mapped is exc:
                 raise
             raise mapped from exc
     assert scope.cancelled_caught
     raise ConnectTimeout(f"timed out opening {url}")
+
+
+def as_connect_error(exc: Exception, url: str) -> Exception:
+    """``exc`` mapped to our connect errors (``__cause__`` = ``exc``), or ``exc`` itself."""
+    mapped = map_connect_error(exc, url)
+    if mapped is None:
+        return exc
+    if mapped is not exc:
+        mapped.__cause__ = exc
+    return mapped
 
 
 def connection_lost(exc: trio_websocket.ConnectionClosed) -> ConnectionLost:

@@ -33,10 +33,10 @@ from ._config import ReconnectPolicy
 from ._connector import (
     Connector,
     abort,
+    as_connect_error,
     close_gracefully,
     connect,
     connection_lost,
-    map_connect_error,
 )
 from ._events import (
     BadFrame,
@@ -270,7 +270,7 @@ class ConnectionSlot:
         except BaseExceptionGroup as group:
             leaf = first_failure(group)
             if self._failure is None:
-                self._failure = _as_connect_error(leaf, self.url)
+                self._failure = as_connect_error(leaf, self.url)
         failure = self._failure
         if failure is not None:
             raise failure
@@ -470,15 +470,6 @@ def _describe(frame: str) -> str:
     if frame.startswith('{"op":"login"'):
         return "login"
     return frame if len(frame) <= 200 else frame[:200] + "..."
-
-
-def _as_connect_error(exc: Exception, url: str) -> Exception:
-    mapped = map_connect_error(exc, url)
-    if mapped is None:
-        return exc
-    if mapped is not exc:
-        mapped.__cause__ = exc
-    return mapped
 
 
 def wrap_unexpected(exc: BaseException) -> BitunixError:
