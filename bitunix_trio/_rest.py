@@ -201,7 +201,7 @@ class BitunixRestClient:
         wire_limit = depth_limit(limit)
         path = f"{_MARKET}/depth"
         data = await self._get(path, {"symbol": symbol, "limit": wire_limit}, signed=False)
-        depth = int(wire_limit) if wire_limit not in (None, "max") else None
+        depth = None if wire_limit is None or wire_limit == "max" else int(wire_limit)
         return self._session.parse(
             path, parse_rest_depth, data, symbol, self._session.now_ms(), depth, DataSource.REST
         )

@@ -129,7 +129,7 @@ def _optional(text: str | None) -> Decimal | None:
 
 def _tickers(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
     decoded = _SUMMARIES(data)
-    entries = decoded if type(decoded) is list else [decoded]
+    entries = decoded if isinstance(decoded, list) else [decoded]
     out = []
     for t in entries:
         s = t.s or symbol

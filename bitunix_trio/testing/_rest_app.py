@@ -352,7 +352,7 @@ class RestApp:
             raise SimulatedError(10008, _alternatives(limit, DEPTH_LIMITS))
         symbol = self._symbol(request.params.get("symbol"))
         assert symbol is not None
-        depth: int | str = "max" if limit in (None, "max") else int(limit)
+        depth: int | str = "max" if limit is None or limit == "max" else int(limit)
         return _row(self.engine.order_book(symbol, depth), _wire_rest.order_book_to_rest_wire)
 
     def _kline(self, request: _Request, _key: str | None) -> Any:
