@@ -94,8 +94,10 @@ MAX_KEPT_TEXT = 1000
 #: Wire names of the private channels.
 PRIVATE_CHANNELS = frozenset({"order", "position", "balance", "tpsl"})
 
-# Exceptions a parser may raise on bad input (InvalidOperation is an ArithmeticError).
+# Exceptions a parser may raise on bad input (InvalidOperation is an ArithmeticError;
+# msgspec's DecodeError is a ValueError only from msgspec 0.20 on).
 _BAD_INPUT = (
+    msgspec.DecodeError,
     ValueError,
     KeyError,
     TypeError,
@@ -239,7 +241,7 @@ def _load(text: str | bytes) -> tuple[dict[str, Any] | None, str]:
     """JSON object or (None, reason)."""
     try:
         obj = _loads(text)
-    except (ValueError, TypeError, RecursionError) as exc:
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError) as exc:
         return None, f"invalid JSON: {str(exc)[:100]}"
     if type(obj) is not dict:
         return None, f"expected a JSON object, got {type(obj).__name__}"
@@ -304,7 +306,7 @@ def decode(text: str | bytes) -> ServerFrame:
     # takes the general one, which decides what the frame is.
     try:
         envelope = _decode_envelope(text)
-    except (ValueError, TypeError, RecursionError):
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError):
         return _decode(text)
     parse = _fast_parsers(envelope.ch)
     if parse is None or envelope.op is not _UNSET:
