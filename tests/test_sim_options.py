@@ -36,3 +36,27 @@ async def test_options_in_memory(
     async with bt.open_rest_client(**memory_sim.rest_options()) as rest:
         positions = await rest.get_pending_positions()
     assert positions == []
+
+
+async def test_overridden_options_replace_the_defaults(
+    autojump_clock: trio.testing.MockClock, memory_sim: SimulatedExchange
+) -> None:
+    # Giving credentials as well as the exchange's options is no clash: the override wins.
+    options = memory_sim.stream_options(credentials=None)
+    assert options["credentials"] is None
+    async with bt.open_bitunix_stream(**options) as stream:
+        assert stream.state is bt.ConnectionState.CONNECTED  # public only: no login
+    rest_options = memory_sim.rest_options(credentials=None, timeout=2.0)
+    assert rest_options["credentials"] is None
+    assert rest_options["timeout"] == 2.0
+    async with bt.open_rest_client(**rest_options) as rest:
+        assert not rest.authenticated
+
+
+async def test_an_override_the_client_does_not_take_is_refused(
+    autojump_clock: trio.testing.MockClock, memory_sim: SimulatedExchange
+) -> None:
+    with pytest.raises(bt.ConfigurationError, match=r"open_bitunix_stream.*'credential'"):
+        memory_sim.stream_options(credential=None)
+    with pytest.raises(bt.ConfigurationError, match=r"open_rest_client.*'rest_url'"):
+        memory_sim.rest_options(rest_url="http://127.0.0.1:1")

@@ -21,8 +21,9 @@ Example::
 
 from __future__ import annotations
 
+import inspect
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import partial
@@ -36,7 +37,10 @@ import trio.testing
 import trio_websocket
 
 from bitunix_trio._credentials import Credentials
+from bitunix_trio._exceptions import ConfigurationError
 from bitunix_trio._models import AccountBalance, Order, Position
+from bitunix_trio._open import open_bitunix_stream
+from bitunix_trio._rest import open_rest_client
 
 from ._engine import ExchangeEngine
 from ._faults import FaultState
@@ -218,13 +222,16 @@ class SimulatedExchange:
             kwargs.setdefault("transport", self.rest_transport())
         return httpx.AsyncClient(base_url=self.rest_url, **kwargs)
 
-    def stream_options(self) -> dict[str, Any]:
+    def stream_options(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments that point ``open_bitunix_stream`` at this exchange.
 
         ``open_bitunix_stream(**exchange.stream_options())`` connects with the exchange's
-        demo credentials; for the in-memory flavour the options include the in-process
-        ``connector`` and ``rest_transport``. Override any of them as usual, e.g.
-        ``open_bitunix_stream(**{**exchange.stream_options(), "credentials": None})``.
+        demo credentials. The options are ``credentials``, ``public_url``, ``private_url``
+        and ``rest_url``, and for the in-memory flavour also the in-process ``connector``
+        and ``rest_transport``. ``overrides`` replace or add any keyword argument of
+        ``open_bitunix_stream``, e.g. ``exchange.stream_options(credentials=None)`` for a
+        public-only stream or ``exchange.stream_options(heartbeat=...)``; a name that
+        ``open_bitunix_stream`` does not take raises ``ConfigurationError``.
         """
         options: dict[str, Any] = {
             "credentials": self.credentials,
@@ -235,14 +242,21 @@ class SimulatedExchange:
         if self.memory:
             options["connector"] = self.connector
             options["rest_transport"] = self.rest_transport()
-        return options
+        return _with_overrides(options, overrides, open_bitunix_stream)
 
-    def rest_options(self) -> dict[str, Any]:
-        """Keyword arguments that point ``open_rest_client`` at this exchange."""
+    def rest_options(self, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments that point ``open_rest_client`` at this exchange.
+
+        ``open_rest_client(**exchange.rest_options())`` calls it with the demo credentials.
+        The options are ``credentials`` and ``base_url``, and for the in-memory flavour
+        ``transport``. ``overrides`` replace or add any keyword argument of
+        ``open_rest_client``, e.g. ``exchange.rest_options(credentials=None, timeout=2)``;
+        a name that ``open_rest_client`` does not take raises ``ConfigurationError``.
+        """
         options: dict[str, Any] = {"credentials": self.credentials, "base_url": self.rest_url}
         if self.memory:
             options["transport"] = self.rest_transport()
-        return options
+        return _with_overrides(options, overrides, open_rest_client)
 
     # -- account changes -----------------------------------------------------------------
 
@@ -488,6 +502,19 @@ async def open_simulated_exchange(
             leaf.__context__, leaf.__cause__ = context, cause
             leaf.__suppress_context__ = suppress
             del leaf, group
+
+
+def _with_overrides(
+    options: dict[str, Any], overrides: dict[str, Any], target: Callable[..., object]
+) -> dict[str, Any]:
+    """``options`` updated with ``overrides``, every name of which ``target`` must take."""
+    accepted = inspect.signature(target).parameters
+    unknown = sorted(name for name in overrides if name not in accepted)
+    if unknown:
+        raise ConfigurationError(
+            f"{target.__name__}() takes no argument named {', '.join(map(repr, unknown))}"
+        )
+    return {**options, **overrides}
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
