@@ -51,6 +51,7 @@ from ._exceptions import RestError as RestError
 from ._exceptions import StreamFailed as StreamFailed
 from ._exceptions import SubscriptionRejected as SubscriptionRejected
 from ._exceptions import TransportError as TransportError
+from ._exceptions import UsageError as UsageError
 from ._models import AccountBalance as AccountBalance
 from ._models import DataSource as DataSource
 from ._models import KlineUpdate as KlineUpdate
@@ -168,6 +169,7 @@ __all__ = [
     "TradingPair",
     "TransportError",
     "UpdateEvent",
+    "UsageError",
     "__version__",
     "open_bitunix_stream",
     "open_rest_client",

@@ -4,6 +4,7 @@ Every error the library raises on purpose is a :class:`BitunixError`::
 
     BitunixError
     ├─ ConfigurationError (also ValueError)      bad arguments, raised eagerly
+    ├─ UsageError (also TypeError)               used without 'async with'; shows the line
     ├─ TransportError
     │   ├─ ConnectError
     │   │   └─ ConnectTimeout
@@ -49,6 +50,7 @@ __all__ = [
     "StreamFailed",
     "SubscriptionRejected",
     "TransportError",
+    "UsageError",
 ]
 
 
@@ -58,6 +60,14 @@ class BitunixError(Exception):
 
 class ConfigurationError(BitunixError, ValueError):
     """An argument or a configuration file is invalid; raised before any I/O happens."""
+
+
+class UsageError(BitunixError, TypeError):
+    """The library was used the wrong way, e.g. ``open_bitunix_stream(...)``,
+    ``open_rest_client(...)`` or ``stream.subscribe(...)`` without ``async with``.
+
+    The message names what went wrong and shows the line to write instead.
+    """
 
 
 class TransportError(BitunixError):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
@@ -45,6 +44,7 @@ from ._poller import DEFAULT_POLL_INTERVAL
 from ._reconciler import DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
 from ._stream import BitunixStream
 from ._supervisor import collapse, reraise
+from ._usage import async_with_only
 
 __all__ = ["DEFAULT_FALLBACK_GRACE", "open_bitunix_stream"]
 
@@ -62,7 +62,7 @@ def _check_seconds(value: object, name: str) -> float:
     return float(value)
 
 
-@asynccontextmanager
+@async_with_only("bitunix_trio.open_bitunix_stream(...)", "stream", "stream", BitunixStream)
 async def open_bitunix_stream(
     credentials: Credentials | None = None,
     public_url: str = "wss://fapi.bitunix.com/public/",

@@ -47,7 +47,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -105,6 +104,7 @@ from ._rest_types import (
     parse_trading_pair,
     ticker_rows,
 )
+from ._usage import async_with_only
 from ._wire_rest import (
     parse_rest_account,
     parse_rest_depth,
@@ -520,7 +520,7 @@ class BitunixRestClient:
         return self._session.parse(path, parse_cancel_all_result, data)
 
 
-@asynccontextmanager
+@async_with_only("bitunix_trio.open_rest_client(...)", "rest", "REST client", BitunixRestClient)
 async def open_rest_client(
     credentials: Credentials | None = None,
     base_url: str = DEFAULT_BASE_URL,

@@ -17,13 +17,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import outcome
 import trio
 
 from ._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
 from ._exceptions import ConfigurationError
+from ._usage import AsyncWithOnly
 
 if TYPE_CHECKING:
     from ._channels import ChannelSpec
@@ -329,8 +330,14 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         )
 
 
-class SubscribeContext(Generic[T]):
+class SubscribeContext(AsyncWithOnly, Generic[T]):
     """``async with stream.subscribe(spec) as channel`` (made by ``BitunixStream.subscribe``)."""
+
+    _call = "stream.subscribe(...)"
+    _target = "channel"
+    _noun = "subscription's channel"
+    _target_type: ClassVar[type | None] = SubscriptionChannel
+    _iterable = True
 
     def __init__(self, stream: BitunixStream, specs: list[ChannelSpec[Any]], opts: Any) -> None:
         self._stream = stream
@@ -366,12 +373,24 @@ class SubscribeContext(Generic[T]):
 class SubscribeManyContext(SubscribeContext[Any]):
     """``async with stream.subscribe_many(specs) as channels`` (a tuple of channels)."""
 
+    _call = "stream.subscribe_many(...)"
+    _target = "channels"
+    _noun = "tuple of channels"
+    _target_type: ClassVar[type | None] = tuple
+    _iterable = False
+
     async def __aenter__(self) -> tuple[SubscriptionChannel[Any], ...]:  # type: ignore[override]
         return tuple(await self._enter())
 
 
-class StateEventsContext:
+class StateEventsContext(AsyncWithOnly):
     """``async with stream.state_events() as changes``."""
+
+    _call = "stream.state_events()"
+    _target = "changes"
+    _noun = "channel of state changes"
+    _target_type: ClassVar[type | None] = SubscriptionChannel
+    _iterable = True
 
     def __init__(self, stream: BitunixStream, buffer: int) -> None:
         self._stream = stream
