@@ -114,7 +114,15 @@ class RemoteProtocolError(ProtocolError):
 
 
 class ExchangeError(BitunixError):
-    """The exchange answered with an error ``code`` and ``message``."""
+    """The exchange answered with an error ``code`` and ``message``.
+
+    ``hint`` is what the client adds when it knows more than the exchange said (the pair's
+    minimum quantity and precisions for a refused order, the closest known symbols for an
+    unknown one), or None; it ends the text of the error.
+    """
+
+    #: What the client knows that helps with this error (None: nothing to add).
+    hint: str | None = None
 
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message, code)
@@ -122,9 +130,8 @@ class ExchangeError(BitunixError):
         self.code = code
 
     def __str__(self) -> str:
-        if self.code is None:
-            return self.message
-        return f"{self.message} (code {self.code})"
+        text = self.message if self.code is None else f"{self.message} (code {self.code})"
+        return text if self.hint is None else f"{text}: {self.hint}"
 
 
 class AuthenticationError(ExchangeError):

@@ -25,6 +25,11 @@ exchange's message: 10003/10004/10007 :class:`AuthenticationError`, 10005/10006
 :class:`ConnectTimeout` (nothing was sent) or :class:`TransportError` (the outcome is
 unknown, e.g. a timeout after sending). The full table is in ``_rest_core``.
 
+An error the trading pairs explain gets ``ExchangeError.hint`` (part of its text; type and
+``code`` unchanged): a refused order (10002, 30039) the pair's minimum quantity and
+precisions, an unknown symbol (20015, 20001) the closest known ones. The pairs are fetched
+once per client, only when such an error happens; if that fails the error stays as it was.
+
 **Rate limits**: a client-side token bucket (default 10 requests/s, the exchange's
 documented limit, plus 5/s for cancels) makes calls wait, never fail. Replies 10005/10006,
 HTTP 429/5xx and transport errors are retried with exponential backoff, but only for calls
@@ -44,10 +49,12 @@ base URL and an abbreviated API key.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 import trio
@@ -89,6 +96,7 @@ from ._rest_args import (
     time_ms,
 )
 from ._rest_core import RateLimiter
+from ._rest_hints import RULE_CODES, UNKNOWN_SYMBOL_CODES, rules_hint, symbol_hint
 from ._rest_session import RestSession, logger
 from ._rest_types import (
     CancelResult,
@@ -125,6 +133,33 @@ _ORDER_NOT_FOUND = 20007
 _DUPLICATE_CLIENT_ID = 30042
 _PAGE = 100
 
+P = ParamSpec("P")
+R = TypeVar("R")
+_Method = Callable[Concatenate["BitunixRestClient", P], Coroutine[Any, Any, R]]
+
+
+def _explained(*, rules: bool = False) -> Callable[[_Method[P, R]], _Method[P, R]]:
+    """Add what the trading pairs tell to an :class:`ExchangeError` of a call that takes a
+    ``symbol``: the closest known symbols for an unknown one and, with ``rules``, the
+    pair's minimum quantity and precisions for a refused order (``ExchangeError.hint``)."""
+
+    def decorate(method: _Method[P, R]) -> _Method[P, R]:
+        signature = inspect.signature(method)
+
+        async def explained(self: BitunixRestClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await method(self, *args, **kwargs)
+            except ExchangeError as exc:
+                symbol = signature.bind(self, *args, **kwargs).arguments.get("symbol")
+                if isinstance(symbol, str) and exc.hint is None:
+                    await self._explain(exc, symbol.strip().upper(), rules=rules)
+                raise
+
+        functools.update_wrapper(explained, method)  # name, docs and signature
+        return explained
+
+    return decorate
+
 
 class BitunixRestClient:
     """A REST client for the BitUnix futures API; get one from :func:`open_rest_client`.
@@ -136,6 +171,9 @@ class BitunixRestClient:
     def __init__(self, session: RestSession, base_url: str) -> None:
         self._session = session
         self._base_url = base_url
+        # The trading pairs, fetched once when an error needs them to be explained.
+        self._pairs: list[TradingPair] | None = None
+        self._pairs_lock = trio.Lock()
 
     def __repr__(self) -> str:
         creds = self._session.credentials
@@ -182,6 +220,27 @@ class BitunixRestClient:
     async def _get(self, path: str, params: dict[str, object], *, signed: bool) -> Any:
         return await self._session.call("GET", path, params=params, signed=signed)
 
+    async def _explain(self, error: ExchangeError, symbol: str, *, rules: bool) -> None:
+        """Set ``error.hint`` from the trading pairs (fetched once per client, only now).
+
+        Fetching them may fail: then ``error`` stays as the exchange sent it.
+        """
+        unknown_symbol = error.code in UNKNOWN_SYMBOL_CODES
+        if not (unknown_symbol or (rules and error.code in RULE_CODES)):
+            return
+        async with self._pairs_lock:
+            if self._pairs is None:
+                try:
+                    self._pairs = await self.get_trading_pairs()
+                except BitunixError as exc:
+                    logger.debug("trading pairs unavailable to explain %r: %s", error, exc)
+                    return
+        if unknown_symbol:
+            error.hint = symbol_hint(symbol, self._pairs)
+            return
+        pair = next((pair for pair in self._pairs if pair.symbol == symbol), None)
+        error.hint = None if pair is None else rules_hint(pair)
+
     # ------------------------------------------------------------------ market data
 
     async def get_tickers(self, symbols: str | Iterable[str] | None = None) -> list[TickerUpdate]:
@@ -194,6 +253,7 @@ class BitunixRestClient:
             for row in self._session.parse(path, ticker_rows, data)
         ]
 
+    @_explained()
     async def get_depth(self, symbol: str, limit: int | str | None = 15) -> OrderBookUpdate:
         """The order book of ``symbol``: ``limit`` levels per side (1, 5, 15, 50, ``"max"``;
         None or ``"max"`` for the whole book). ``ts`` is the local receive time."""
@@ -206,6 +266,7 @@ class BitunixRestClient:
             path, parse_rest_depth, data, symbol, self._session.now_ms(), depth, DataSource.REST
         )
 
+    @_explained()
     async def get_klines(
         self,
         symbol: str,
@@ -253,6 +314,7 @@ class BitunixRestClient:
             for row in self._session.parse(path, list_rows, data, "list")
         ]
 
+    @_explained()
     async def get_funding_rate(self, symbol: str) -> FundingRate:
         """The current funding rate of ``symbol``."""
         path = f"{_MARKET}/funding_rate"
@@ -271,6 +333,7 @@ class BitunixRestClient:
             path, parse_rest_account, data, self._session.now_ms(), DataSource.REST
         )
 
+    @_explained()
     async def get_pending_positions(self, symbol: str | None = None) -> list[Position]:
         """Open positions (of ``symbol``, or all)."""
         path = "/api/v1/futures/position/get_pending_positions"
@@ -303,6 +366,7 @@ class BitunixRestClient:
                 break
         return list(orders.values())
 
+    @_explained()
     async def get_pending_orders(
         self,
         symbol: str | None = None,
@@ -320,6 +384,7 @@ class BitunixRestClient:
         }
         return await self._paged_orders(f"{_TRADE}/get_pending_orders", params, None)
 
+    @_explained()
     async def get_history_orders(
         self,
         symbol: str | None = None,
@@ -360,6 +425,7 @@ class BitunixRestClient:
 
     # ------------------------------------------------------------------ trading
 
+    @_explained(rules=True)
     async def place_order(
         self,
         symbol: str,
@@ -483,6 +549,7 @@ class BitunixRestClient:
             raise unknown from exc
         return order if order.client_id in (None, client_id) else None
 
+    @_explained()
     async def cancel_orders(
         self,
         symbol: str,
@@ -512,6 +579,7 @@ class BitunixRestClient:
         )
         return self._session.parse(path, parse_cancel_result, data)
 
+    @_explained()
     async def cancel_all_orders(self, symbol: str | None = None) -> CancelResult:
         """Cancel every open order (of ``symbol``, or of every symbol); retried like a GET."""
         body: dict[str, object] = {} if symbol is None else {"symbol": check_symbol(symbol)}
