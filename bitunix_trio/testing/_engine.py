@@ -25,6 +25,7 @@ from typing import Any
 
 from bitunix_trio._models import AccountBalance, DataSource, Order, Position
 
+from ._engine_account import AccountViews
 from ._engine_trading import SimulatedError, Trading
 from ._engine_views import MarketViews, bad_param, multiple_of, to_decimal
 from ._engine_wire import balance_model, order_model, position_model
@@ -39,7 +40,7 @@ _REST = DataSource.REST
 _EFFECTS = ("GTC", "IOC", "FOK", "POST_ONLY")
 
 
-class ExchangeEngine(MarketViews):
+class ExchangeEngine(AccountViews, MarketViews):
     """Market, accounts and matching of the simulated BitUnix futures exchange.
 
     ``instruments`` default to :data:`DEFAULT_INSTRUMENTS` (BTCUSDT, ETHUSDT, SOLUSDT,
@@ -197,14 +198,8 @@ class ExchangeEngine(MarketViews):
         if client_id is not None and client_id in account.client_ids:
             raise SimulatedError(30042, "Client ID duplicate")
         tpsl = {
-            "tp_price": tp_price,
-            "tp_stop_type": tp_stop_type,
-            "tp_order_type": tp_order_type,
-            "tp_order_price": tp_order_price,
-            "sl_price": sl_price,
-            "sl_stop_type": sl_stop_type,
-            "sl_order_type": sl_order_type,
-            "sl_order_price": sl_order_price,
+            **self._tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
+            **self._tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
         }
         order = OrderState(
             order_id=trading.new_order_id(),
@@ -216,8 +211,8 @@ class ExchangeEngine(MarketViews):
             qty=q,
             reduce_only=bool(reduce_only) or ts_u == "CLOSE",
             effect=eff,
-            leverage=min(account.leverage, inst.max_leverage),
-            margin_mode=account.margin_mode,
+            leverage=self._leverage(account, inst.symbol),
+            margin_mode=account.margin_modes.get(inst.symbol, account.margin_mode),
             position_mode=account.position_mode,
             ctime=self._now_ms,
             mtime=self._now_ms,
@@ -353,6 +348,7 @@ class ExchangeEngine(MarketViews):
         book = self._trading.resting[m.inst.symbol]
         if book:
             self._trading.cross(m, book)
+        self._trading.tpsl.check(m.inst.symbol)
 
     def set_book(
         self,
@@ -386,6 +382,7 @@ class ExchangeEngine(MarketViews):
         book = self._trading.resting[m.inst.symbol]
         if book:
             self._trading.cross(m, book)
+        self._trading.tpsl.check(m.inst.symbol)
 
     def _open_order(self, account: Account, order_id: str) -> OrderState:
         order = account.open_orders.get(order_id)
@@ -452,6 +449,7 @@ class ExchangeEngine(MarketViews):
                 old.entry_value = ZERO
                 old.mtime = now
                 trading.emit_position(account, old, "CLOSE")
+                trading.tpsl.position_closed(account, old)
                 trading.emit_balance(account)
                 trading.sweep_reduce_only(account, sym)
             return None
@@ -464,14 +462,15 @@ class ExchangeEngine(MarketViews):
                 old.qty = old.entry_value = ZERO
                 old.mtime = now
                 trading.emit_position(account, old, "CLOSE")
+                trading.tpsl.position_closed(account, old)
             pos = PositionState(
                 position_id=trading.new_position_id(),
                 symbol=sym,
                 side=pside,
                 qty=q,
                 entry_value=q * p,
-                leverage=min(account.leverage, m.inst.max_leverage),
-                margin_mode=account.margin_mode,
+                leverage=self._leverage(account, sym),
+                margin_mode=account.margin_modes.get(sym, account.margin_mode),
                 ctime=now,
                 mtime=now,
             )

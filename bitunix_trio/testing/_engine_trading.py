@@ -24,6 +24,7 @@ from typing import Any
 
 from bitunix_trio._models import DataSource
 
+from ._engine_tpsl import TpslBook
 from ._engine_wire import (
     balance_model,
     balance_push,
@@ -93,6 +94,7 @@ class Trading:
         self._seq = 0
         self._next_order_id = 1_358_000_000_000_000_001
         self._next_position_id = 6_420_000_000_000_000_001
+        self.tpsl = TpslBook(self)
 
     # ------------------------------------------------------------------ ids and lookups
     def new_order_id(self) -> str:
@@ -231,6 +233,7 @@ class Trading:
         for kind, pos in _coalesce(events):
             self.emit_position(account, pos, kind)
         self.emit_balance(account)
+        self.tpsl.after_fill(account, order, events)
         self.sweep_reduce_only(account, order.symbol)
 
     def _finish(self, account: Account, order: OrderState) -> None:
@@ -350,6 +353,7 @@ class Trading:
             self.emit_position(account, pos, kind)
         if order.filled:
             self.emit_balance(account)
+        self.tpsl.after_fill(account, order, pos_events)
         self.sweep_reduce_only(account, order.symbol)
 
     # ------------------------------------------------------------------ per tick
@@ -361,6 +365,8 @@ class Trading:
             self.cross(m, book)
         for side, qty in m.flow:
             self._flow(m, side, qty)
+        if self.tpsl.open:
+            self.tpsl.check(symbol)
 
     def cross(self, m: SymbolMarket, book: list[OrderState]) -> None:
         def order_key(o: OrderState) -> tuple[Decimal, int]:

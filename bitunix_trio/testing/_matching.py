@@ -111,6 +111,12 @@ class PositionState:
     realized_pnl: Decimal = ZERO
     fee: Decimal = ZERO
     funding: Decimal = ZERO
+    extra_margin: Decimal = ZERO
+    max_qty: Decimal = ZERO
+    opened_qty: Decimal = ZERO
+    opened_value: Decimal = ZERO
+    closed_qty: Decimal = ZERO
+    closed_value: Decimal = ZERO
 
     @property
     def average_price(self) -> Decimal:
@@ -119,8 +125,8 @@ class PositionState:
 
     @property
     def margin(self) -> Decimal:
-        """Margin the position uses."""
-        return self.entry_value / self.leverage
+        """Margin the position uses (plus margin added by hand)."""
+        return self.entry_value / self.leverage + self.extra_margin
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         """P&L if closed at ``mark``."""
@@ -147,6 +153,10 @@ class Account:
     positions: dict[str, PositionState] = field(default_factory=dict, repr=False)
     client_ids: dict[str, str] = field(default_factory=dict, repr=False)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    leverages: dict[str, int] = field(default_factory=dict, repr=False)
+    margin_modes: dict[str, str] = field(default_factory=dict, repr=False)
+    closed_positions: list[PositionState] = field(default_factory=list, repr=False)
+    trades: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def frozen(self) -> Decimal:
@@ -232,6 +242,8 @@ def apply_fill(
 
     direction = "LONG" if order.side == "BUY" else "SHORT"
     pos = account.positions.get(order.symbol)
+    position_id = None if pos is None else pos.position_id
+    fill_pnl = ZERO
     left = qty
     if pos is not None and pos.side != direction:
         reduce = min(qty, pos.qty)
@@ -240,16 +252,20 @@ def apply_fill(
         if pos.side == "SHORT":
             pnl = -pnl
         wallet["USDT"] += pnl
+        fill_pnl = pnl
         order.realized_pnl += pnl
         pos.realized_pnl += pnl
         pos.fee += (fee * reduce / qty).quantize(PRECISION)
         pos.qty -= reduce
+        pos.closed_qty += reduce
+        pos.closed_value += price * reduce
         pos.entry_value -= avg_value
         pos.mtime = ts
         left -= reduce
         if pos.qty == 0:
             pos.entry_value = ZERO
             del account.positions[order.symbol]
+            account.closed_positions.append(pos)
             result.position_events.append(("CLOSE", pos))
         else:
             result.position_events.append(("UPDATE", pos))
@@ -267,13 +283,42 @@ def apply_fill(
                 ctime=ts,
                 mtime=ts,
                 fee=fee - (fee * (qty - left) / qty).quantize(PRECISION),
+                max_qty=left,
+                opened_qty=left,
+                opened_value=left * price,
             )
             account.positions[order.symbol] = pos
+            position_id = position_id or pos.position_id
             result.position_events.append(("OPEN", pos))
         else:
             pos.qty += left
+            pos.max_qty = max(pos.max_qty, pos.qty)
+            pos.opened_qty += left
+            pos.opened_value += left * price
             pos.entry_value += left * price
             pos.fee += fee
             pos.mtime = ts
             result.position_events.append(("UPDATE", pos))
+    account.trades.append(
+        {
+            "tradeId": str(7_100_000_000_000_000_001 + len(account.trades)),
+            "orderId": order.order_id,
+            "clientId": order.client_id,
+            "positionId": position_id,
+            "symbol": order.symbol,
+            "qty": qty,
+            "price": price,
+            "side": order.side,
+            "orderType": order.order_type,
+            "effect": order.effect,
+            "reduceOnly": order.reduce_only,
+            "leverage": order.leverage,
+            "marginMode": order.margin_mode,
+            "positionMode": order.position_mode,
+            "fee": fee,
+            "realizedPNL": fill_pnl,
+            "ctime": ts,
+            "roleType": "MAKER" if maker else "TAKER",
+        }
+    )
     return result
