@@ -198,8 +198,8 @@ class ExchangeEngine(AccountViews, MarketViews):
         if client_id is not None and client_id in account.client_ids:
             raise SimulatedError(30042, "Client ID duplicate")
         tpsl = {
-            **self._tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
-            **self._tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
+            **self.tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
+            **self.tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
         }
         order = OrderState(
             order_id=trading.new_order_id(),

@@ -59,7 +59,7 @@ class AccountViews:
         inst = self._markets[symbol].inst
         return account.leverages.get(symbol, min(account.leverage, inst.max_leverage))
 
-    def _tpsl_leg(
+    def tpsl_leg(
         self,
         leg: str,
         price: Decimal | None,
@@ -138,8 +138,8 @@ class AccountViews:
         self._trading.market(symbol)
         account, pos = self._account_position(api_key, symbol, position_id)
         fields = {
-            **self._tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
-            **self._tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
+            **self.tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
+            **self.tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
         }
         if not fields:
             raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
@@ -167,8 +167,8 @@ class AccountViews:
         if self._trading.tpsl.position_tpsl(pos) is not None:
             raise SimulatedError(10002, "position tp/sl already exists")
         fields = {
-            **self._tpsl_leg("tp", tp_price, tp_stop_type, None, None),
-            **self._tpsl_leg("sl", sl_price, sl_stop_type, None, None),
+            **self.tpsl_leg("tp", tp_price, tp_stop_type, None, None),
+            **self.tpsl_leg("sl", sl_price, sl_stop_type, None, None),
         }
         if not fields:
             raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
@@ -192,8 +192,8 @@ class AccountViews:
         if t is None:
             raise SimulatedError(20007, "Order not found")
         fields = {
-            **self._tpsl_leg("tp", tp_price, tp_stop_type, None, None),
-            **self._tpsl_leg("sl", sl_price, sl_stop_type, None, None),
+            **self.tpsl_leg("tp", tp_price, tp_stop_type, None, None),
+            **self.tpsl_leg("sl", sl_price, sl_stop_type, None, None),
         }
         if not fields:
             raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
@@ -220,8 +220,8 @@ class AccountViews:
         """Change an open tpsl order: the legs given replace the old ones."""
         account = self._trading.account(api_key)
         t = self._open_tpsl(account, order_id)
-        tp = self._tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price)
-        sl = self._tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price)
+        tp = self.tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price)
+        sl = self.tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price)
         if not tp and not sl:
             raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
         pos = account.positions.get(t.symbol)

@@ -54,6 +54,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 _MARKET = "/api/v1/futures/market/"
 _TRADE = "/api/v1/futures/trade/"
+_POSITION = "/api/v1/futures/position/"
+_ACCOUNT = "/api/v1/futures/account/"
+_TPSL = "/api/v1/futures/tpsl/"
 DEPTH_LIMITS = ("1", "5", "15", "50", "max")
 REST_KLINE_INTERVALS = (
     "1m",
@@ -463,7 +466,9 @@ class RestApp:
 
     def _place_order(self, request: _Request, key: str | None) -> Any:
         assert key is not None
-        body = self._json_body(request)
+        return self._place(key, self._json_body(request))
+
+    def _place(self, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
         symbol = self._symbol(body.get("symbol"))
         assert symbol is not None
         qty = _decimal(body.get("qty"), "qty", required=True)
@@ -490,8 +495,7 @@ class RestApp:
             reduce_only=reduce_only,
             effect=(_text(body.get("effect"), "effect") or "GTC").upper(),
             trade_side=trade_side.upper() if trade_side else None,
-            tp_price=_decimal(body.get("tpPrice"), "tpPrice"),
-            sl_price=_decimal(body.get("slPrice"), "slPrice"),
+            **self._tpsl_args(body),
         )
         return {"orderId": order.order_id, "clientId": order.client_id}
 
@@ -527,6 +531,274 @@ class RestApp:
         success = [{"orderId": o.order_id, "clientId": o.client_id} for o in canceled]
         return {"successList": success, "failureList": []}
 
+    # -- tp/sl, positions, settings ----------------------------------------------------
+
+    def _tpsl_args(self, body: Mapping[str, Any], *, legs: bool = True) -> dict[str, Any]:
+        """The tp/sl fields of a request body as engine keyword arguments."""
+        out: dict[str, Any] = {}
+        for leg in ("tp", "sl"):
+            out[f"{leg}_price"] = _decimal(body.get(f"{leg}Price"), f"{leg}Price")
+            out[f"{leg}_stop_type"] = _text(body.get(f"{leg}StopType"), f"{leg}StopType")
+            if legs:
+                out[f"{leg}_order_type"] = _text(body.get(f"{leg}OrderType"), f"{leg}OrderType")
+                out[f"{leg}_order_price"] = _decimal(
+                    body.get(f"{leg}OrderPrice"), f"{leg}OrderPrice"
+                )
+        return out
+
+    def _paged(self, request: _Request, rows: list[Any], key: str) -> Any:
+        skip = _int_param(request.params, "skip", 0)
+        limit = _int_param(request.params, "limit", 10)
+        assert skip is not None
+        assert limit is not None
+        if skip < 0 or limit < 1:
+            raise _bad("Parameter skip/limit is invalid")
+        total: int | str = len(rows)
+        if self.engine.quirks:
+            total = str(total)
+        return {key: rows[skip : skip + min(limit, 100)], "total": total}
+
+    def _history_positions(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        params = request.params
+        rows = self.engine.history_positions(
+            key,
+            self._symbol(params.get("symbol"), required=False),
+            params.get("positionId") or None,
+            _int_param(params, "startTime", None),
+            _int_param(params, "endTime", None),
+        )
+        return self._paged(request, rows, "positionList")
+
+    def _history_trades(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        params = request.params
+        rows = self.engine.history_trades(
+            key,
+            self._symbol(params.get("symbol"), required=False),
+            params.get("orderId") or None,
+            params.get("positionId") or None,
+            _int_param(params, "startTime", None),
+            _int_param(params, "endTime", None),
+        )
+        return self._paged(request, rows, "tradeList")
+
+    def _position_tiers(self, request: _Request, _key: str | None) -> Any:
+        symbol = self._symbol(request.params.get("symbol"))
+        assert symbol is not None
+        return self.engine.position_tiers(symbol)
+
+    def _modify_order(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        order_id = _text(body.get("orderId"), "orderId")
+        client_id = _text(body.get("clientId"), "clientId")
+        if order_id is None and client_id is None:
+            raise _bad("Parameter orderId or clientId is required")
+        tpsl = self._tpsl_args(body)
+        order = self.engine.modify_order(
+            key,
+            order_id,
+            client_id,
+            qty=_decimal(body.get("qty"), "qty"),
+            price=_decimal(body.get("price"), "price"),
+            tpsl={
+                **self.engine.tpsl_leg(
+                    "tp",
+                    tpsl["tp_price"],
+                    tpsl["tp_stop_type"],
+                    tpsl["tp_order_type"],
+                    tpsl["tp_order_price"],
+                ),
+                **self.engine.tpsl_leg(
+                    "sl",
+                    tpsl["sl_price"],
+                    tpsl["sl_stop_type"],
+                    tpsl["sl_order_type"],
+                    tpsl["sl_order_price"],
+                ),
+            },
+        )
+        return {"orderId": order.order_id, "clientId": order.client_id}
+
+    def _batch_order(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        entries = body.get("orderList")
+        if not isinstance(entries, list) or not entries:
+            raise _bad("Parameter orderList is required")
+        success: list[dict[str, Any]] = []
+        failure: list[dict[str, Any]] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise _bad("Parameter orderList is invalid")
+            try:
+                success.append(self._place(key, {"symbol": symbol, **entry}))
+            except SimulatedError as exc:
+                failure.append(
+                    {
+                        "clientId": str(entry.get("clientId") or ""),
+                        "errorMsg": exc.msg,
+                        "errorCode": str(exc.code),
+                    }
+                )
+        return {"successList": success, "failureList": failure}
+
+    def _close_all_position(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        self.engine.close_all_positions(key, self._symbol(body.get("symbol"), required=False))
+        return None
+
+    def _flash_close_position(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        position_id = _text(body.get("positionId"), "positionId", required=True)
+        assert position_id is not None
+        self.engine.flash_close_position(key, position_id)
+        return None
+
+    def _leverage_margin_mode(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        symbol = self._symbol(request.params.get("symbol"))
+        assert symbol is not None
+        coin = _text(request.params.get("marginCoin"), "marginCoin", required=True)
+        assert coin is not None
+        return self.engine.leverage_margin_mode(key, symbol, coin)
+
+    def _change_leverage(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        assert symbol is not None
+        coin = _text(body.get("marginCoin"), "marginCoin", required=True)
+        leverage = _decimal(body.get("leverage"), "leverage", required=True)
+        assert coin is not None
+        assert leverage is not None
+        if leverage != leverage.to_integral_value():
+            raise SimulatedError(20005, "Invalid leverage")
+        return self.engine.change_leverage(key, symbol, int(leverage), coin)
+
+    def _change_margin_mode(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        assert symbol is not None
+        coin = _text(body.get("marginCoin"), "marginCoin", required=True)
+        mode = _text(body.get("marginMode"), "marginMode", required=True)
+        assert coin is not None
+        assert mode is not None
+        return self.engine.change_margin_mode(key, symbol, mode, coin)
+
+    def _change_position_mode(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        mode = _text(body.get("positionMode"), "positionMode", required=True)
+        assert mode is not None
+        return self.engine.change_position_mode(key, mode)
+
+    def _adjust_position_margin(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        assert symbol is not None
+        _text(body.get("marginCoin"), "marginCoin", required=True)
+        amount = _decimal(body.get("amount"), "amount", required=True)
+        assert amount is not None
+        self.engine.adjust_position_margin(
+            key, symbol, amount, _text(body.get("positionId"), "positionId")
+        )
+        return None
+
+    def _tpsl_place(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        position_id = _text(body.get("positionId"), "positionId", required=True)
+        assert symbol is not None
+        assert position_id is not None
+        t = self.engine.place_tpsl(
+            key,
+            symbol,
+            position_id,
+            tp_qty=_decimal(body.get("tpQty"), "tpQty"),
+            sl_qty=_decimal(body.get("slQty"), "slQty"),
+            **self._tpsl_args(body),
+        )
+        return [{"orderId": t.order_id}]
+
+    def _tpsl_position_place(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        position_id = _text(body.get("positionId"), "positionId", required=True)
+        assert symbol is not None
+        assert position_id is not None
+        t = self.engine.place_position_tpsl(
+            key, symbol, position_id, **self._tpsl_args(body, legs=False)
+        )
+        return {"orderId": t.order_id}
+
+    def _tpsl_position_modify(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"))
+        position_id = _text(body.get("positionId"), "positionId", required=True)
+        assert symbol is not None
+        assert position_id is not None
+        t = self.engine.modify_position_tpsl(
+            key, symbol, position_id, **self._tpsl_args(body, legs=False)
+        )
+        return {"orderId": t.order_id}
+
+    def _tpsl_modify(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        order_id = _text(body.get("orderId"), "orderId", required=True)
+        assert order_id is not None
+        t = self.engine.modify_tpsl(
+            key,
+            order_id,
+            tp_qty=_decimal(body.get("tpQty"), "tpQty"),
+            sl_qty=_decimal(body.get("slQty"), "slQty"),
+            **self._tpsl_args(body),
+        )
+        return {"orderId": t.order_id}
+
+    def _tpsl_cancel(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        body = self._json_body(request)
+        symbol = self._symbol(body.get("symbol"), required=False)
+        order_id = _text(body.get("orderId"), "orderId", required=True)
+        assert order_id is not None
+        t = self.engine.cancel_tpsl(key, symbol, order_id)
+        return {"orderId": t.order_id}
+
+    def _tpsl_pending(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        params = request.params
+        rows = self.engine.pending_tpsl(
+            key,
+            self._symbol(params.get("symbol"), required=False),
+            params.get("positionId") or None,
+        )
+        skip = _int_param(params, "skip", 0) or 0
+        limit = _int_param(params, "limit", 100) or 100
+        return rows[skip : skip + limit]
+
+    def _tpsl_history(self, request: _Request, key: str | None) -> Any:
+        assert key is not None
+        params = request.params
+        rows = self.engine.history_tpsl(
+            key,
+            self._symbol(params.get("symbol"), required=False),
+            params.get("positionId") or None,
+            _int_param(params, "startTime", None),
+            _int_param(params, "endTime", None),
+        )
+        return self._paged(request, rows, "orderList")
+
 
 _ROUTES: dict[str, tuple[str, str, _Handler]] = {
     _MARKET + "tickers": ("GET", "market", RestApp._tickers),
@@ -546,6 +818,25 @@ _ROUTES: dict[str, tuple[str, str, _Handler]] = {
     _TRADE + "place_order": ("POST", "private", RestApp._place_order),
     _TRADE + "cancel_orders": ("POST", "cancel", RestApp._cancel_orders),
     _TRADE + "cancel_all_orders": ("POST", "cancel", RestApp._cancel_all_orders),
+    _TRADE + "get_history_trades": ("GET", "private", RestApp._history_trades),
+    _TRADE + "modify_order": ("POST", "private", RestApp._modify_order),
+    _TRADE + "batch_order": ("POST", "private", RestApp._batch_order),
+    _TRADE + "close_all_position": ("POST", "private", RestApp._close_all_position),
+    _TRADE + "flash_close_position": ("POST", "private", RestApp._flash_close_position),
+    _POSITION + "get_history_positions": ("GET", "private", RestApp._history_positions),
+    _POSITION + "get_position_tiers": ("GET", "private", RestApp._position_tiers),
+    _ACCOUNT + "change_leverage": ("POST", "private", RestApp._change_leverage),
+    _ACCOUNT + "change_margin_mode": ("POST", "private", RestApp._change_margin_mode),
+    _ACCOUNT + "change_position_mode": ("POST", "private", RestApp._change_position_mode),
+    _ACCOUNT + "adjust_position_margin": ("POST", "private", RestApp._adjust_position_margin),
+    _ACCOUNT + "get_leverage_margin_mode": ("GET", "private", RestApp._leverage_margin_mode),
+    _TPSL + "place_order": ("POST", "private", RestApp._tpsl_place),
+    _TPSL + "cancel_order": ("POST", "cancel", RestApp._tpsl_cancel),
+    _TPSL + "modify_order": ("POST", "private", RestApp._tpsl_modify),
+    _TPSL + "get_pending_orders": ("GET", "private", RestApp._tpsl_pending),
+    _TPSL + "get_history_orders": ("GET", "private", RestApp._tpsl_history),
+    _TPSL + "position/place_order": ("POST", "private", RestApp._tpsl_position_place),
+    _TPSL + "position/modify_order": ("POST", "private", RestApp._tpsl_position_modify),
 }
 
 #: Every path the simulated REST API answers, with its method.
