@@ -77,11 +77,17 @@ from ._open import open_bitunix_stream as open_bitunix_stream
 from ._protocol import ConnectionState as ConnectionState
 from ._rest import BitunixRestClient as BitunixRestClient
 from ._rest import open_rest_client as open_rest_client
+from ._rest_types import AccountTrade as AccountTrade
+from ._rest_types import BatchFailure as BatchFailure
+from ._rest_types import BatchOrderResult as BatchOrderResult
 from ._rest_types import CancelFailure as CancelFailure
 from ._rest_types import CancelResult as CancelResult
 from ._rest_types import CancelSuccess as CancelSuccess
 from ._rest_types import FundingRate as FundingRate
+from ._rest_types import HistoricalPosition as HistoricalPosition
+from ._rest_types import LeverageMarginMode as LeverageMarginMode
 from ._rest_types import PlacedOrder as PlacedOrder
+from ._rest_types import PositionTier as PositionTier
 from ._rest_types import TradingPair as TradingPair
 from ._stream import BitunixStream as BitunixStream
 from ._stream import ConnectionStatistics as ConnectionStatistics
@@ -98,8 +104,11 @@ __all__ = [
     "DEFAULT_HEARTBEAT",
     "DEFAULT_RECONNECT_POLICY",
     "AccountBalance",
+    "AccountTrade",
     "AuthenticationError",
     "Balance",
+    "BatchFailure",
+    "BatchOrderResult",
     "BitunixError",
     "BitunixInternalError",
     "BitunixRestClient",
@@ -121,8 +130,10 @@ __all__ = [
     "ExchangeError",
     "FundingRate",
     "HeartbeatConfig",
+    "HistoricalPosition",
     "Kline",
     "KlineUpdate",
+    "LeverageMarginMode",
     "LocalProtocolError",
     "MarginMode",
     "MarkPrice",
@@ -138,6 +149,7 @@ __all__ = [
     "Position",
     "PositionMode",
     "PositionSide",
+    "PositionTier",
     "Positions",
     "PriceType",
     "ProtocolError",

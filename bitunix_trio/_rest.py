@@ -82,6 +82,7 @@ from ._models import (
     TickerUpdate,
     TimeInForce,
 )
+from ._rest_account import AccountCalls
 from ._rest_args import (
     check_client_id,
     check_client_options,
@@ -161,11 +162,13 @@ def _explained(*, rules: bool = False) -> Callable[[_Method[P, R]], _Method[P, R
     return decorate
 
 
-class BitunixRestClient:
+class BitunixRestClient(AccountCalls):
     """A REST client for the BitUnix futures API; get one from :func:`open_rest_client`.
 
     Every method sends one logical call (paged listings send several), waits for the
-    client-side rate limiter, and raises the errors described in the module docs.
+    client-side rate limiter, and raises the errors described in the module docs. The
+    account, position, order-change and TP/SL calls come from ``AccountCalls``
+    (``_rest_account``).
     """
 
     def __init__(self, session: RestSession, base_url: str) -> None:

@@ -15,21 +15,33 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ._models import DataSource
+from ._models import DataSource, MarginMode, OrderType, PositionMode, PositionSide, Side
 
 __all__ = [
+    "AccountTrade",
+    "BatchFailure",
+    "BatchOrderResult",
     "CancelFailure",
     "CancelResult",
     "CancelSuccess",
     "FundingRate",
+    "HistoricalPosition",
+    "LeverageMarginMode",
     "PlacedOrder",
+    "PositionTier",
     "TradingPair",
     "list_rows",
     "page_total",
+    "parse_account_trade",
+    "parse_batch_result",
     "parse_cancel_all_result",
     "parse_cancel_result",
     "parse_funding_rate",
+    "parse_historical_position",
+    "parse_leverage_margin_mode",
+    "parse_order_ids",
     "parse_placed_order",
+    "parse_position_tier",
     "parse_trading_pair",
     "ticker_rows",
 ]
@@ -295,3 +307,235 @@ def page_total(data: Any) -> int | None:
     if total is None or total == "":
         return None
     return int(str(total))
+
+
+def _req_str(value: object, what: str) -> str:
+    text = _opt_str(value)
+    if text is None:
+        raise ValueError(f"row without {what}")
+    return text
+
+
+def _req_dec(value: object, what: str) -> Decimal:
+    number = _dec(value)
+    if number is None:
+        raise ValueError(f"row without {what}")
+    return number
+
+
+def _opt_enum(cls: Any, value: object) -> Any:
+    return None if value is None or value == "" else cls.parse(value)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailure:
+    """An order of a batch the exchange refused, with its error ``code`` and ``message``."""
+
+    client_id: str | None
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOrderResult:
+    """The outcome of ``place_batch_orders``: the orders placed (with their ids) and the
+    ones refused. Every order carried a client id, so each failure names its order."""
+
+    placed: tuple[PlacedOrder, ...]
+    failures: tuple[BatchFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every order was placed."""
+        return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricalPosition:
+    """A closed position (``GET /api/v1/futures/position/get_history_positions``).
+
+    ``qty`` is what was closed, ``max_qty`` the largest size it reached; ``entry_price`` and
+    ``close_price`` are averages. Fields the reply lacks are None.
+    """
+
+    position_id: str
+    symbol: str
+    side: PositionSide
+    qty: Decimal | None
+    max_qty: Decimal | None
+    entry_price: Decimal | None
+    close_price: Decimal | None
+    liquidation_qty: Decimal | None
+    liquidation_price: Decimal | None
+    leverage: int | None
+    margin_mode: MarginMode | None
+    position_mode: PositionMode | None
+    margin: Decimal | None
+    fee: Decimal | None
+    funding: Decimal | None
+    realized_pnl: Decimal | None
+    created_ms: int | None
+    updated_ms: int | None
+    source: DataSource = DataSource.REST
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTrade:
+    """One fill of the account's orders (``GET /api/v1/futures/trade/get_history_trades``).
+
+    ``role`` is the exchange's text (``MAKER``/``TAKER``); ``fee`` and ``realized_pnl`` are in
+    the margin coin.
+    """
+
+    trade_id: str
+    order_id: str | None
+    client_id: str | None
+    position_id: str | None
+    symbol: str
+    side: Side
+    order_type: OrderType | None
+    qty: Decimal
+    price: Decimal
+    fee: Decimal | None
+    realized_pnl: Decimal | None
+    reduce_only: bool | None
+    role: str | None
+    leverage: int | None
+    margin_mode: MarginMode | None
+    position_mode: PositionMode | None
+    created_ms: int | None
+    source: DataSource = DataSource.REST
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageMarginMode:
+    """The leverage and margin mode of a symbol for the account
+    (``GET /api/v1/futures/account/get_leverage_margin_mode``)."""
+
+    symbol: str
+    margin_coin: str | None
+    leverage: int | None
+    margin_mode: MarginMode | None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionTier:
+    """One risk-limit tier of a symbol (``GET /api/v1/futures/position/get_position_tiers``):
+    positions with a notional from ``start_value`` to ``end_value`` may use at most
+    ``leverage`` and keep ``maintenance_margin_rate`` (a fraction) as margin."""
+
+    symbol: str
+    level: int
+    start_value: Decimal | None
+    end_value: Decimal | None
+    leverage: int | None
+    maintenance_margin_rate: Decimal | None
+
+
+def parse_batch_result(data: Mapping[str, Any] | None, symbol: str) -> BatchOrderResult:
+    """``batch_order`` data ``{"successList": [...], "failureList": [...]}``."""
+    if data is None:
+        return BatchOrderResult((), ())
+    placed = tuple(
+        PlacedOrder(
+            _req_str(row.get("orderId") or row.get("id"), "orderId"),
+            _opt_str(row.get("clientId")) or "",
+            symbol,
+        )
+        for row in data.get("successList") or ()
+    )
+    failures = tuple(
+        BatchFailure(
+            _opt_str(row.get("clientId")),
+            _opt_int(row.get("errorCode")),
+            str(row.get("errorMsg") or row.get("errorMessage") or ""),
+        )
+        for row in data.get("failureList") or ()
+    )
+    return BatchOrderResult(placed, failures)
+
+
+def parse_order_ids(data: Any) -> tuple[str, ...]:
+    """The order ids of a reply ``{"orderId": ...}`` or a list of such objects."""
+    rows = data if isinstance(data, list) else [data]
+    ids = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise TypeError(f"expected an object with orderId, got {type(row).__name__}")
+        ids.append(_req_str(row.get("orderId") or row.get("id"), "orderId"))
+    return tuple(ids)
+
+
+def parse_historical_position(row: Mapping[str, Any]) -> HistoricalPosition:
+    """One row of ``get_history_positions`` -> HistoricalPosition."""
+    return HistoricalPosition(
+        position_id=_req_str(row["positionId"], "positionId"),
+        symbol=_req_str(row["symbol"], "symbol"),
+        side=PositionSide.parse(row["side"]),
+        qty=_dec(row.get("qty")),
+        max_qty=_dec(row.get("maxQty")),
+        entry_price=_dec(row.get("entryPrice")),
+        close_price=_dec(row.get("closePrice")),
+        liquidation_qty=_dec(row.get("liqQty")),
+        liquidation_price=_dec(row.get("liqPrice")),
+        leverage=_opt_int(row.get("leverage")),
+        margin_mode=_opt_enum(MarginMode, row.get("marginMode")),
+        position_mode=_opt_enum(PositionMode, row.get("positionMode")),
+        margin=_dec(row.get("margin")),
+        fee=_dec(row.get("fee")),
+        funding=_dec(row.get("funding")),
+        realized_pnl=_dec(row.get("realizedPNL")),
+        created_ms=_opt_ms(row.get("ctime")),
+        updated_ms=_opt_ms(row.get("mtime")),
+    )
+
+
+def parse_account_trade(row: Mapping[str, Any]) -> AccountTrade:
+    """One row of ``get_history_trades`` -> AccountTrade."""
+    reduce_only = row.get("reduceOnly")
+    if reduce_only is not None and not isinstance(reduce_only, bool):
+        reduce_only = str(reduce_only).lower() == "true"
+    return AccountTrade(
+        trade_id=_req_str(row["tradeId"], "tradeId"),
+        order_id=_opt_str(row.get("orderId")),
+        client_id=_opt_str(row.get("clientId")),
+        position_id=_opt_str(row.get("positionId")),
+        symbol=_req_str(row["symbol"], "symbol"),
+        side=Side.parse(row["side"]),
+        order_type=_opt_enum(OrderType, row.get("orderType")),
+        qty=_req_dec(row["qty"], "qty"),
+        price=_req_dec(row["price"], "price"),
+        fee=_dec(row.get("fee")),
+        realized_pnl=_dec(row.get("realizedPNL")),
+        reduce_only=reduce_only,
+        role=_opt_str(row.get("roleType")),
+        leverage=_opt_int(row.get("leverage")),
+        margin_mode=_opt_enum(MarginMode, row.get("marginMode")),
+        position_mode=_opt_enum(PositionMode, row.get("positionMode")),
+        created_ms=_opt_ms(row.get("ctime")),
+    )
+
+
+def parse_leverage_margin_mode(data: Mapping[str, Any]) -> LeverageMarginMode:
+    """``get_leverage_margin_mode`` data -> LeverageMarginMode."""
+    return LeverageMarginMode(
+        symbol=_req_str(data["symbol"], "symbol"),
+        margin_coin=_opt_str(data.get("marginCoin")),
+        leverage=_opt_int(data.get("leverage")),
+        margin_mode=_opt_enum(MarginMode, data.get("marginMode")),
+    )
+
+
+def parse_position_tier(row: Mapping[str, Any]) -> PositionTier:
+    """One row of ``get_position_tiers`` -> PositionTier."""
+    level = _opt_int(row.get("level"))
+    if level is None:
+        raise ValueError("position tier without level")
+    return PositionTier(
+        symbol=_req_str(row["symbol"], "symbol"),
+        level=level,
+        start_value=_dec(row.get("startValue")),
+        end_value=_dec(row.get("endValue")),
+        leverage=_opt_int(row.get("leverage")),
+        maintenance_margin_rate=_dec(row.get("maintenanceMarginRate")),
+    )

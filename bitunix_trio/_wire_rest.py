@@ -23,6 +23,7 @@ from ._models import (
     PositionSide,
     PriceType,
     TickerUpdate,
+    TpSlOrder,
 )
 from ._wire import (
     _dec,
@@ -35,6 +36,7 @@ from ._wire import (
     parse_levels,
     parse_order,
     parse_position,
+    parse_tpsl,
 )
 from ._wire_encode import Wire, _num, _opt_num, _opt_value, _put, _tp_sl_wire, levels_to_wire
 
@@ -155,6 +157,20 @@ def parse_rest_account(
 
 # ---------------------------------------------------------------------------------------------
 # Values -> REST rows
+
+
+def parse_rest_tpsl(
+    row: Mapping[str, Any], ts: int, *, pending: bool, source: DataSource = _REST
+) -> TpSlOrder:
+    """A row of ``tpsl/get_pending_orders`` (``pending``) or ``tpsl/get_history_orders`` ->
+    TpSlOrder. REST rows name the id ``id`` and carry no ``type``; pending rows carry no
+    ``status`` (they are NEW) and times are ms."""
+    data = dict(row)
+    if "orderId" not in data:
+        data["orderId"] = data["id"]
+    if pending and data.get("status") in (None, ""):
+        data["status"] = "NEW"
+    return parse_tpsl(data, ts, source)
 
 
 def ticker_to_rest_wire(t: TickerUpdate) -> Wire:
