@@ -10,7 +10,8 @@ depends only on the seed and the number of ticks, never on how often ``advance``
 (see :mod:`._market`). Orders match against the synthetic book merged with every account's
 resting orders (see :mod:`._engine_trading`); fees, positions and margin follow
 :mod:`._matching`. Every account change queues the private pushes the real exchange sends
-(``order``, ``position``, ``balance``, in the wire shape of ``protocol.md`` section 5);
+(``order``, ``position``, ``balance``, ``tpsl``, in the wire shape of ``protocol.md``
+section 5; take-profit / stop-loss orders are in :mod:`._engine_tpsl`);
 :meth:`ExchangeEngine.drain_private_events` hands them out.
 
 Errors are :class:`SimulatedError` with the real BitUnix codes (``protocol.md`` 7.3).

@@ -14,7 +14,8 @@ Served on loopback by hypercorn (trio worker), or in process through
   age (the exchange's clock is simulated);
 * rate limits over a sliding 1 s window of answered requests: 10 per second per endpoint
   and client IP on market endpoints, 10 per second per endpoint and API key on private
-  ones, 5 per second on ``cancel_orders``/``cancel_all_orders``; over the limit answers
+  ones, 5 per second on ``cancel_orders``/``cancel_all_orders``/``tpsl/cancel_order``; over
+  the limit answers
   10006 ``"Request too frequently"`` (code 10005 is not produced);
 * bad parameters answer 10002, a depth ``limit`` outside ``1,5,15,50,max`` answers 10008
   with the exchange's text, a missing ``symbol`` on depth answers 1 ``"Network Error"``, an
