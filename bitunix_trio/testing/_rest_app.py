@@ -15,8 +15,7 @@ Served on loopback by hypercorn (trio worker), or in process through
 * rate limits over a sliding 1 s window of answered requests: 10 per second per endpoint
   and client IP on market endpoints, 10 per second per endpoint and API key on private
   ones, 5 per second on ``cancel_orders``/``cancel_all_orders``/``tpsl/cancel_order``; over
-  the limit answers
-  10006 ``"Request too frequently"`` (code 10005 is not produced);
+  the limit answers 10006 ``"Request too frequently"`` (code 10005 is not produced);
 * bad parameters answer 10002, a depth ``limit`` outside ``1,5,15,50,max`` answers 10008
   with the exchange's text, a missing ``symbol`` on depth answers 1 ``"Network Error"``, an
   unknown symbol 20015; trading errors (20003 insufficient balance, 20007 order not
