@@ -54,7 +54,7 @@ async def _endpoints(demo: bool, seed: int) -> AsyncIterator[dict[str, Any]]:
         }
 
 
-async def _drain(stream: BitunixStream, channel: str, symbol: str | None) -> None:
+async def _drain(stream: BitunixStream, channel: str, symbol: str) -> None:
     async with stream.subscribe(spec_from_key(channel, symbol)) as values:
         async for _ in values:
             pass
@@ -94,7 +94,7 @@ async def record(
     symbols = [s.upper() for s in symbols]
     for channel in channels:
         for symbol in symbols:
-            spec_from_key(channel, None if channel == "tickers" else symbol)
+            spec_from_key(channel, symbol)
     async with _endpoints(demo, seed) as options:
         demo_credentials = options.pop("credentials", None)
         if private:
@@ -120,11 +120,8 @@ async def record(
                     trio.open_nursery() as nursery,
                 ):
                     for channel in channels:
-                        targets: list[str | None] = (
-                            [None] if channel == "tickers" else list(symbols)
-                        )
-                        for target in targets:
-                            nursery.start_soon(_drain, stream, channel, target)
+                        for symbol in symbols:
+                            nursery.start_soon(_drain, stream, channel, symbol)
                     print_fn(f"recording {', '.join(channels)} of {', '.join(symbols)}")
                     await _snapshots(stream, symbols, private)
                     await trio.sleep_forever()

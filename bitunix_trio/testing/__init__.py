@@ -17,6 +17,11 @@ connect through ``exchange.connector`` and ``exchange.rest_transport()``.
 
 from __future__ import annotations
 
+from bitunix_trio._recording import RecordedFrame as RecordedFrame
+from bitunix_trio._recording import RecordedResponse as RecordedResponse
+from bitunix_trio._recording import Recording as Recording
+from bitunix_trio._recording import load_recording as load_recording
+
 from ._cli import serve_sim as serve_sim
 from ._engine import DEFAULT_INSTRUMENTS as DEFAULT_INSTRUMENTS
 from ._engine import Account as Account
@@ -32,6 +37,7 @@ from ._recorder import ConnectionRecord as ConnectionRecord
 from ._recorder import Recorder as Recorder
 from ._recorder import RestRequestRecord as RestRequestRecord
 from ._recorder import WsFrameRecord as WsFrameRecord
+from ._replay import Replay as Replay
 from ._ws_server import ConnectionInfo as ConnectionInfo
 
 __all__ = [
@@ -43,12 +49,17 @@ __all__ = [
     "ExchangeEngine",
     "FaultState",
     "Instrument",
+    "RecordedFrame",
+    "RecordedResponse",
     "Recorder",
+    "Recording",
+    "Replay",
     "RestRequestRecord",
     "SimulatedError",
     "SimulatedExchange",
     "WsFrameRecord",
     "demo_credentials",
+    "load_recording",
     "open_simulated_exchange",
     "serve_sim",
 ]
@@ -57,7 +68,9 @@ __all__ = [
 def _fixup_module_metadata(namespace: dict[str, object]) -> None:
     for name in __all__:
         obj = namespace[name]
-        if getattr(obj, "__module__", "").startswith("bitunix_trio.testing._"):
+        if getattr(obj, "__module__", "").startswith(
+            ("bitunix_trio.testing._", "bitunix_trio._recording")
+        ):
             try:
                 obj.__module__ = __name__
             except (AttributeError, TypeError):  # pragma: no cover - constants

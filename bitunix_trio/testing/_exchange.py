@@ -22,6 +22,8 @@ Example::
 from __future__ import annotations
 
 import inspect
+
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -42,9 +44,12 @@ from bitunix_trio._models import AccountBalance, Order, Position
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._rest import open_rest_client
 
+from bitunix_trio._recording import Recording
+
 from ._engine import ExchangeEngine
 from ._faults import FaultState
 from ._recorder import Recorder
+from ._replay import Replay, ReplayRestApp, open_replay
 from ._rest_app import RestApp, RestSettings
 from ._ws_server import ConnectionInfo, SimClock, WsServer, WsSettings
 
@@ -110,9 +115,13 @@ class SimulatedExchange:
         engine: the :class:`ExchangeEngine` (market, accounts, admin hooks).
         recorder: every WebSocket frame and REST request received (:class:`Recorder`).
         memory: whether this is the in-memory flavour (no socket bound).
+        replay: the :class:`Replay` being served (``open_simulated_exchange(replay=...)``),
+            else None.
 
     Fault methods are synchronous and take effect at once; each is documented below.
     """
+
+    replay: Replay | None = None
 
     def __init__(
         self,
@@ -398,6 +407,9 @@ async def open_simulated_exchange(
     max_messages_per_second: int | None = 5,
     max_streams_per_connection: int = 300,
     rest_rate_limits: bool = True,
+    replay: str | os.PathLike[str] | Recording | None = None,
+    speed: float = 1.0,
+    loop: bool = False,
 ) -> AsyncIterator[SimulatedExchange]:
     """Run a simulated BitUnix futures exchange for the duration of the block.
 
@@ -415,6 +427,12 @@ async def open_simulated_exchange(
         max_messages_per_second: drop clients sending more (None: no limit).
         max_streams_per_connection: subscriptions per socket before the refusal frame.
         rest_rate_limits: apply the REST rate limits (10/s, cancel 5/s).
+        replay: a recording (``bitunix-trio record``: a file, or a loaded
+            :class:`Recording`) to serve instead of the simulated market: its pushes to
+            subscribers at their recorded times, its REST answers (see
+            ``bitunix_trio.testing._replay``); ``exchange.replay`` is the :class:`Replay`.
+        speed: with ``replay``, how many times faster than recorded.
+        loop: with ``replay``, start over at the end (else the pushes stop there).
 
     Everything (servers, sockets, tasks) is torn down when the block exits.
     """
@@ -444,7 +462,8 @@ async def open_simulated_exchange(
                 ),
             )
             ws.remember_key(credentials.api_key)
-            rest = RestApp(
+            replayer = None if replay is None else open_replay(replay, speed=speed, loop=loop)
+            rest = (RestApp if replayer is None else ReplayRestApp)(
                 engine,
                 clock,
                 faults,
@@ -452,7 +471,11 @@ async def open_simulated_exchange(
                 on_private_change=ws.flush_private,
                 settings=RestSettings(rate_limits=rest_rate_limits),
             )
-            await nursery.start(ws.run_ticker)
+            if replayer is None:
+                await nursery.start(ws.run_ticker)
+            else:
+                cast(ReplayRestApp, rest).replay = replayer
+                await nursery.start(replayer.run, ws)
             shutdown = trio.Event()
             rest_done = trio.Event()
             if memory:
@@ -480,6 +503,7 @@ async def open_simulated_exchange(
                 rest_url=rest_url,
                 memory=memory,
             )
+            exchange.replay = replayer
             try:
                 yield exchange
             finally:

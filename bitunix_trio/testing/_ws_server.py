@@ -372,6 +372,22 @@ class WsServer:
                 if session.api_key == api_key:
                     self._enqueue(session, list(texts))
 
+    def send_recorded(self, text: str, *, private: bool, keys: frozenset[StreamKey] | None) -> None:
+        """Send ``text`` unchanged to the sockets that want it (a recording being replayed).
+
+        ``private``: to every logged-in ``/private/`` socket. Otherwise to every
+        ``/public/`` socket subscribed to one of ``keys`` (every one when ``keys`` is None).
+        """
+        for session in list(self._sessions.values()):
+            if session.private != private:
+                continue
+            if private:
+                if session.api_key is None:
+                    continue
+            elif keys is not None and keys.isdisjoint(session.streams):
+                continue
+            self._enqueue(session, [text])
+
     # -- connections -------------------------------------------------------------------
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
