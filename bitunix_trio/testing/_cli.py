@@ -13,6 +13,8 @@ from functools import partial
 
 import trio
 
+from bitunix_trio._exceptions import ConfigurationError
+
 from ._exchange import SimulatedExchange, open_simulated_exchange
 
 __all__ = ["main", "serve_sim"]
@@ -25,6 +27,9 @@ async def serve_sim(
     rest_port: int = 0,
     *,
     print_fn: Callable[[str], object] = print,
+    replay: str | None = None,
+    speed: float = 1.0,
+    loop: bool = False,
     task_status: trio.TaskStatus[SimulatedExchange] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve a simulated exchange on ``host`` until cancelled.
@@ -32,10 +37,16 @@ async def serve_sim(
     ``port`` is the WebSocket port and ``rest_port`` the REST port (0: chosen by the OS).
     Prints the URLs and the demo credentials with ``print_fn``, then reports the
     :class:`SimulatedExchange` handle through ``task_status`` (for ``nursery.start``).
+    ``replay`` serves a recording file ``speed`` times faster (``loop``: over and over).
     """
-    async with open_simulated_exchange(seed, host=host, port=port, rest_port=rest_port) as ex:
+    async with open_simulated_exchange(
+        seed, host=host, port=port, rest_port=rest_port, replay=replay, speed=speed, loop=loop
+    ) as ex:
+        title = f"Simulated BitUnix futures exchange (seed {seed})"
+        if ex.replay is not None:
+            title = f"Simulated BitUnix futures exchange replaying {replay} ({ex.replay!r})"
         lines = [
-            f"Simulated BitUnix futures exchange (seed {seed})",
+            title,
             f"  public WebSocket:  {ex.public_url}",
             f"  private WebSocket: {ex.private_url}",
             f"  REST:              {ex.rest_url}",
@@ -59,11 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="WebSocket port (0: any free port)")
     parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: any free port)")
     parser.add_argument("--seed", type=int, default=0, help="market and credentials seed")
+    parser.add_argument(
+        "--replay", metavar="FILE", help="serve a recording (bitunix-trio record) as the market"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="with --replay: times faster than recorded"
+    )
+    parser.add_argument("--loop", action="store_true", help="with --replay: start over at the end")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S]``; return the exit code.
+    """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S] [--replay FILE [--speed N]
+    [--loop]]``; return the exit code.
 
     A leading ``sim`` in ``argv`` is accepted. Ctrl-C stops the server and returns 0.
     """
@@ -81,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         options.seed,
         options.rest_port,
         print_fn=partial(print, flush=True),
+        replay=options.replay,
+        speed=options.speed,
+        loop=options.loop,
     )
     try:
         trio.run(serve)
@@ -90,5 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted, rest = group.split(KeyboardInterrupt)
         if interrupted is None or rest is not None:
             raise
+    except ConfigurationError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     print("Stopped.", flush=True)
     return 0
