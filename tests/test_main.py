@@ -15,6 +15,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "watch SYMBOL" in out
     assert "sim [--port N]" in out
+    assert "record SYMBOL" in out
 
 
 def test_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,7 +23,7 @@ def test_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown command 'trade'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["watch", "sim"])
+@pytest.mark.parametrize("command", ["watch", "sim", "record"])
 def test_each_command_has_help(command: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bitunix_trio", command, "--help"],
