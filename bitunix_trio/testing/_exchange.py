@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import inspect
-
 import os
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -42,9 +41,8 @@ from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import ConfigurationError
 from bitunix_trio._models import AccountBalance, Order, Position
 from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._rest import open_rest_client
-
 from bitunix_trio._recording import Recording
+from bitunix_trio._rest import open_rest_client
 
 from ._engine import ExchangeEngine
 from ._faults import FaultState
