@@ -11,7 +11,8 @@ the real exchange goes to the simulated one instead, without changing a word the
   (``exchange.stream_options(**given)``). A block that never ends (``async for`` over a
   live subscription) is stopped after five seconds of virtual market time.
 * ``BITUNIX_API_KEY`` / ``BITUNIX_SECRET_KEY`` hold the exchange's demo account, and the
-  block runs in a fresh directory holding that account as ``api_keys.json``.
+  block runs in a fresh directory holding that account as ``api_keys.json`` and the
+  recording shipped with the tests as ``demo.jsonl.gz``.
 * A block that opens its own simulated exchange runs on the real clock as written (it must
   end by itself); functions named ``test_*`` that it defines are run as pytest-trio would,
   with ``autojump_clock``.
@@ -26,6 +27,7 @@ import builtins
 import inspect
 import json
 import re
+import shutil
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -43,6 +45,7 @@ import bitunix_trio as bt
 from bitunix_trio.testing import SimulatedExchange, demo_credentials, open_simulated_exchange
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+RECORDING = Path(__file__).resolve().parent / "data" / "demo_btcusdt_ethusdt.jsonl.gz"
 #: Virtual seconds a never-ending block runs before it is stopped.
 ENDLESS_BLOCK_SECONDS = 5
 #: Real seconds a block that runs its own simulated exchange may take.
@@ -70,6 +73,8 @@ class ReadmeBlock:
         self.monkeypatch.setenv("BITUNIX_SECRET_KEY", credentials.secret_key)
         keys = {"BitUnix": {"apiKey": credentials.api_key, "secretKey": credentials.secret_key}}
         (self.directory / "api_keys.json").write_text(json.dumps(keys))
+        # The recording the record-and-replay block replays, as `record --demo` made it.
+        shutil.copy(RECORDING, self.directory / "demo.jsonl.gz")
         self.monkeypatch.chdir(self.directory)
 
     def point_clients_at(self, exchange: SimulatedExchange) -> None:
