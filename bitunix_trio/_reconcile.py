@@ -25,7 +25,8 @@ of such a field is seen); a change replaces what is known (fields only the other
 sends are unknown until it speaks again, rather than stale).
 
 **Reconciliation.** :meth:`AccountLedger.diff` compares REST snapshots (pending orders,
-pending positions, balances, and the latest finished orders) with the ledger and returns a
+pending positions, balances, and the finished orders created since
+:meth:`AccountLedger.history_start_ms`) with the ledger and returns a
 :class:`Reconciliation`: orders that are new or changed, orders that were open but are no
 longer pending (their final state is taken from the finished orders, or listed in
 ``unresolved`` for the I/O layer to look up; then :meth:`AccountLedger.resolve_final`),
@@ -35,9 +36,20 @@ and carries the event a push would have had (``CREATE``/``UPDATE``/``CLOSE`` for
 ``OPEN``/``UPDATE``/``CLOSE`` for positions). :meth:`AccountLedger.settle` admits the plan
 and returns what to deliver.
 
-Until the ledger is *primed* (its first reconciliation settled), things it has never heard
-of are recorded silently (``Reconciliation.baseline``): they are the state the stream
-started from, not changes. Things it has heard of (over the WebSocket) are always compared.
+**Baseline.** The ledger knows when its stream started (``start_ms``, Unix ms). Until it is
+*primed* (its first reconciliation settled), things it has never heard of are recorded
+silently (``Reconciliation.baseline``) when they are the state the stream started from: an
+order or position whose last change (``updated_ms``, else ``created_ms``) is older than
+``start_ms``, and balances (which carry no time). Anything that changed at or after the
+start, and every order placed through the client (:meth:`AccountLedger.note_placed`), is a
+change and is delivered, however long the first reconciliation took to succeed. Things the
+ledger has heard of (over the WebSocket) are always compared.
+
+**How far back to look.** Finished orders are listed by creation time, newest first.
+:meth:`AccountLedger.history_start_ms` says from when a reconciliation must page them: from
+the start of the last settled reconciliation (less ``skew_ms`` for clocks that disagree),
+or, before the first, from ``start_ms`` less ``lookback_ms``. Orders created earlier that
+finished since were open then, so the ledger knows them (it looks up those that vanished).
 
 **Races.** A push may arrive while the snapshots are being fetched. Take
 :attr:`AccountLedger.generation` before fetching and pass it as ``since``: whatever was
@@ -66,6 +78,8 @@ from ._models import (
 
 __all__ = [
     "BALANCE_KEY",
+    "DEFAULT_LOOKBACK_MS",
+    "DEFAULT_SKEW_MS",
     "FINAL_STATUSES",
     "ORDERS_KEY",
     "POSITIONS_KEY",
@@ -129,6 +143,11 @@ _BALANCE_FIELDS = (
     "transfer",
     "bonus",
 )
+#: Clock disagreement allowed between the exchange and this process (ms).
+DEFAULT_SKEW_MS = 60_000
+#: Before the first reconciliation, finished orders created this long before the stream
+#: started are looked at too (they may have finished after it started).
+DEFAULT_LOOKBACK_MS = 24 * 3_600_000
 _ZERO = Decimal(0)
 _RECOVERED = DataSource.RECOVERED
 
@@ -255,15 +274,33 @@ class AccountLedger:
     """The account state consumers were last given: orders, positions, balances.
 
     ``max_finished`` bounds the memory of finished orders and closed positions (kept so a
-    late repeat of their last update is recognised); open ones are always kept.
+    late repeat of their last update is recognised) and of ids of orders placed through the
+    client; open ones are always kept. ``start_ms`` (Unix ms) is when the stream started
+    (None: everything unknown before priming is the baseline); ``skew_ms`` and
+    ``lookback_ms`` widen :meth:`history_start_ms` (see the module docs).
     """
 
-    def __init__(self, *, max_finished: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        max_finished: int = 10_000,
+        start_ms: int | None = None,
+        skew_ms: int = DEFAULT_SKEW_MS,
+        lookback_ms: int = DEFAULT_LOOKBACK_MS,
+    ) -> None:
         if max_finished < 1:
             raise ValueError("max_finished must be at least 1")
+        if skew_ms < 0 or lookback_ms < 0:
+            raise ValueError("skew_ms and lookback_ms must not be negative")
         self.max_finished = max_finished
+        self.start_ms = start_ms
+        self.skew_ms = skew_ms
+        self.lookback_ms = lookback_ms
         #: Whether a reconciliation has settled (things unknown before are the baseline).
         self.primed = False
+        #: Unix ms at which the last settled reconciliation started fetching (None: none).
+        self.synced_ms: int | None = None
+        self._placed: OrderedDict[str, None] = OrderedDict()
         self._generation = 0
         self._open: dict[str, Order] = {}
         self._finished: OrderedDict[str, Order] = OrderedDict()
@@ -312,6 +349,31 @@ class AccountLedger:
     def position_of(self, symbol: str) -> list[Position]:
         """The open positions of ``symbol`` (two in hedge mode)."""
         return [p for p in self._positions.values() if p.symbol == symbol]
+
+    def history_start_ms(self) -> int | None:
+        """From when (Unix ms, creation time) the next reconciliation must list finished
+        orders (None: from the beginning; see the module docs)."""
+        if self.synced_ms is not None:
+            return max(0, self.synced_ms - self.skew_ms)
+        if self.start_ms is not None:
+            return max(0, self.start_ms - self.skew_ms - self.lookback_ms)
+        return None
+
+    def note_placed(self, order_id: str) -> None:
+        """Record an order placed through the client: it is a change, never the baseline."""
+        self._placed[order_id] = None
+        self._placed.move_to_end(order_id)
+        while len(self._placed) > self.max_finished:
+            self._placed.popitem(last=False)
+
+    def _is_change(self, value: Order | Position) -> bool:
+        """Whether a value unknown to an unprimed ledger changed after the stream started."""
+        if isinstance(value, Order) and value.order_id in self._placed:
+            return True
+        if self.start_ms is None:
+            return False
+        changed = value.updated_ms or value.created_ms
+        return changed is not None and changed >= self.start_ms
 
     # -- admitting -----------------------------------------------------------------------
 
@@ -408,9 +470,9 @@ class AccountLedger:
             positions: every open position (of ``symbols``), from ``get_pending_positions``.
             balances: the balances fetched (coins not given are left alone).
             now_ms: the time stamped on closed positions.
-            history: the latest finished orders (``get_history_orders``), fetched *after*
-                the pending orders: finals of vanished orders, and orders that started and
-                ended unseen.
+            history: the finished orders created since :meth:`history_start_ms`
+                (``get_history_orders``, every page), fetched *after* the pending orders:
+                finals of vanished orders, and orders that started and ended unseen.
             since: :attr:`generation` taken before fetching; keys admitted after it are
                 skipped (a push newer than the snapshot got there first).
             symbols: the symbols the snapshots cover (None: all); ledger entries of other
@@ -436,7 +498,8 @@ class AccountLedger:
             known = self.order(oid)
             if known is None:
                 event = UpdateEvent.CLOSE if is_final(order) else UpdateEvent.CREATE
-                (orders if primed else baseline).append(recovered(order, event=event))
+                news = orders if primed or self._is_change(order) else baseline
+                news.append(recovered(order, event=event))
             elif order_is_newer(order, known):
                 event = UpdateEvent.CLOSE if is_final(order) else UpdateEvent.UPDATE
                 orders.append(recovered(order, event=event))
@@ -461,7 +524,7 @@ class AccountLedger:
         unseen.sort(key=lambda o: (o.updated_ms or o.created_ms or o.ts, o.order_id))
         for order in unseen:
             value = recovered(order, event=_order_event(order))
-            (orders if primed else baseline).append(value)
+            (orders if primed or self._is_change(order) else baseline).append(value)
 
         out_positions: list[Position] = []
         listed: set[str] = set()
@@ -473,7 +536,7 @@ class AccountLedger:
             known_position = self._positions.get(pid)
             if known_position is None:
                 value_p = recovered(position, event=UpdateEvent.OPEN)
-                if primed or pid in self._closed:
+                if primed or pid in self._closed or self._is_change(position):
                     out_positions.append(value_p)
                 else:
                     baseline.append(value_p)
@@ -508,14 +571,21 @@ class AccountLedger:
         return tuple(recovered(o, event=_order_event(o)) for o in orders)
 
     def settle(
-        self, plan: Reconciliation, finals: Iterable[Order] = ()
+        self,
+        plan: Reconciliation,
+        finals: Iterable[Order] = (),
+        *,
+        fetched_ms: int | None = None,
     ) -> list[tuple[Key, AccountValue]]:
         """Apply a reconciliation: record its baseline silently, mark the ledger primed,
         admit its updates and the looked-up ``finals``; return ``(routing key, value)``
-        pairs to deliver now, in order (orders, positions, balances)."""
+        pairs to deliver now, in order (orders, positions, balances). ``fetched_ms``: Unix
+        ms at which its fetching started (the next one lists finished orders from then)."""
         for value in plan.baseline:
             self.admit(value)
         self.primed = True
+        if fetched_ms is not None:
+            self.synced_ms = fetched_ms
         out: list[tuple[Key, AccountValue]] = []
         candidates: list[AccountValue] = [*plan.orders, *self.resolve_final(finals)]
         candidates += plan.positions

@@ -37,8 +37,9 @@ __all__ = [
 DEFAULT_RECONCILE_INTERVAL = 30.0
 #: Reconcile when the private socket was quiet this long while orders are open.
 DEFAULT_QUIET_AFTER = 15.0
-#: Finished orders fetched per reconciliation (orders that started and ended unseen).
-DEFAULT_HISTORY_LIMIT = 100
+#: At most this many finished orders are fetched per reconciliation (every order created
+#: since the ledger's ``history_start_ms()``, page by page, up to this bound).
+DEFAULT_HISTORY_LIMIT = 10_000
 
 _ORDER_NOT_FOUND = 20007
 
@@ -55,8 +56,11 @@ class AccountRest(Protocol):
     async def get_pending_orders(self, symbol: str | None = None) -> list[Order]:
         """Open orders."""
 
-    async def get_history_orders(self, symbol: str | None = None, *, limit: int) -> list[Order]:
-        """Finished orders, newest first."""
+    async def get_history_orders(
+        self, symbol: str | None = None, *, start_time: object = None, limit: int
+    ) -> list[Order]:
+        """Finished orders created since ``start_time`` (Unix ms), newest first, every
+        page up to ``limit``."""
 
     async def get_order_detail(self, order_id: str) -> Order:
         """One order by id."""
@@ -78,8 +82,9 @@ async def reconcile_account(
 ) -> list[AccountValue]:
     """Bring the account channels up to date from REST; return what was delivered.
 
-    Fetches the pending orders, then the latest ``history_limit`` finished orders, the
-    pending positions and the balance of each of ``coins`` (and of every coin the ledger
+    Fetches the pending orders, then every finished order created since
+    ``ledger.history_start_ms()`` (page by page, at most ``history_limit``), the pending
+    positions and the balance of each of ``coins`` (and of every coin the ledger
     knows), all of ``symbols`` (None: every symbol); diffs them against ``ledger`` (see
     :meth:`AccountLedger.diff`), looks up orders that vanished from the pending list
     without showing up among the finished ones (``get_order_detail``; an order the exchange
@@ -91,6 +96,8 @@ async def reconcile_account(
     positions.
     """
     since = ledger.generation
+    fetched_ms = _wall_ms(clock)
+    history_start = ledger.history_start_ms()
     wanted = None if symbols is None else sorted(set(symbols))
     scope: list[str | None] = [None] if wanted is None else list(wanted)
     pending: list[Order] = []
@@ -98,7 +105,16 @@ async def reconcile_account(
         pending += await rest.get_pending_orders(symbol)
     history: list[Order] = []
     for symbol in scope:
-        history += await rest.get_history_orders(symbol, limit=history_limit)
+        finished = await rest.get_history_orders(
+            symbol, start_time=history_start, limit=history_limit
+        )
+        if len(finished) >= history_limit:
+            logger.warning(
+                "reconcile: over %d finished orders since %s ms; older ones not looked at",
+                history_limit,
+                history_start,
+            )
+        history += finished
     positions: list[Position] = []
     for symbol in scope:
         positions += await rest.get_pending_positions(symbol)
@@ -124,7 +140,7 @@ async def reconcile_account(
                 raise
             logger.warning("reconcile: order %s is unknown to the exchange; forgotten", order_id)
             ledger.forget_order(order_id)
-    updates = ledger.settle(plan, finals)
+    updates = ledger.settle(plan, finals, fetched_ms=fetched_ms)
     for key, value in updates:
         deliver(key, value)
     if updates:

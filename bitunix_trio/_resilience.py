@@ -94,7 +94,7 @@ class StreamFallback:
         self.stream = stream
         self.grace = grace
         self.poll_interval = poll_interval
-        self.ledger = AccountLedger()
+        self.ledger = AccountLedger(start_ms=int(clock() * 1000))
         self.reconciler: Reconciler | None = None
         if private:
             self.reconciler = Reconciler(
@@ -105,6 +105,8 @@ class StreamFallback:
                 quiet_after=reconcile_quiet_after,
                 clock=clock,
             )
+            # Orders placed through the stream's client are changes, never the baseline.
+            stream.rest._on_placed.append(self.ledger.note_placed)
         #: Public connections that are down, with the Trio time they went down.
         self.down_since: dict[str, float] = {}
         self._errors: dict[str, str] = {}

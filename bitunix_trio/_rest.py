@@ -177,6 +177,8 @@ class BitunixRestClient(AccountCalls):
         # The trading pairs, fetched once when an error needs them to be explained.
         self._pairs: list[TradingPair] | None = None
         self._pairs_lock = trio.Lock()
+        #: Called with the id of every order placed (a stream's account ledger listens).
+        self._on_placed: list[Callable[[str], None]] = []
 
     def __repr__(self) -> str:
         creds = self._session.credentials
@@ -479,7 +481,10 @@ class BitunixRestClient(AccountCalls):
         if client_id is None:
             client_id = self._session.new_client_id()
         body["clientId"] = check_client_id(client_id)
-        return await self._place(str(body["symbol"]), client_id, body)
+        placed = await self._place(str(body["symbol"]), client_id, body)
+        for hook in self._on_placed:
+            hook(placed.order_id)
+        return placed
 
     async def _place(self, symbol: str, client_id: str, body: dict[str, object]) -> PlacedOrder:
         path = f"{_TRADE}/place_order"

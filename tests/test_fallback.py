@@ -375,7 +375,7 @@ async def test_fill_while_disconnected_is_recovered_once(
     price = await rest_price(rest, "BTCUSDT", "0.8")
     placed = await rest.place_order("BTCUSDT", "BUY", "LIMIT", "0.01", price)
     # The stream starts: the first reconciliation is the baseline (nothing delivered).
-    assert await reconcile_account(rest, ledger, sink) == []
+    assert await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock) == []
     assert list(ledger.open_orders) == [placed.order_id]
     assert ledger.primed
 
@@ -386,7 +386,7 @@ async def test_fill_while_disconnected_is_recovered_once(
     late = pushes(memory_sim)  # what the WebSocket would have said, kept for later
     assert len(late) >= 4
 
-    delivered = await reconcile_account(rest, ledger, sink)
+    delivered = await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     assert delivered == sink.values()
     kinds = [
         (k, getattr(v, "status", None) or getattr(v, "symbol", None)) for _, k, v in sink.items
@@ -424,7 +424,7 @@ async def test_fill_while_disconnected_is_recovered_once(
     assert len(last) == 3
     assert [ledger.admit(value) for value in last.values()] == [False, False, False]
     # ... and reconciling again finds nothing new.
-    assert await reconcile_account(rest, ledger, sink) == []
+    assert await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock) == []
     assert len(sink.items) == 4
 
 
@@ -435,7 +435,7 @@ async def test_websocket_first_then_reconciliation_finds_nothing(
 ) -> None:
     ledger = AccountLedger()
     sink = Sink()
-    await reconcile_account(rest, ledger, sink)
+    await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     price = await rest_price(rest, "ETHUSDT", "1.2")
     placed = await rest.place_order("ETHUSDT", "SELL", "LIMIT", "0.1", price)
     memory_sim.engine.fill_order(memory_sim.credentials.api_key, placed.order_id, Decimal("0.04"))
@@ -443,7 +443,7 @@ async def test_websocket_first_then_reconciliation_finds_nothing(
     assert [type(v).__name__ for v in on_ws] == ["Order", "Position", "AccountBalance"]
     assert isinstance(on_ws[0], Order)
     assert on_ws[0].status is OrderStatus.PART_FILLED
-    assert await reconcile_account(rest, ledger, sink) == []
+    assert await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock) == []
 
 
 async def test_vanished_orders_are_looked_up(
@@ -457,7 +457,7 @@ async def test_vanished_orders_are_looked_up(
     price = await rest_price(rest, "SOLUSDT", "0.5")
     first = await rest.place_order("SOLUSDT", "BUY", "LIMIT", "1", price)
     second = await rest.place_order("SOLUSDT", "BUY", "LIMIT", "2", price)
-    await reconcile_account(rest, ledger, sink)
+    await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     key = memory_sim.credentials.api_key
     memory_sim.engine.fill_order(key, first.order_id)
     memory_sim.engine.cancel_order_by_exchange(key, second.order_id)
@@ -465,7 +465,9 @@ async def test_vanished_orders_are_looked_up(
     ledger.admit(parse_order({**_fake_order_wire(), "orderId": "ghost"}, 0))
     memory_sim.recorder.clear()
     # Only the newest finished order comes with the history: the other one is looked up.
-    delivered = await reconcile_account(rest, ledger, sink, history_limit=1)
+    delivered = await reconcile_account(
+        rest, ledger, sink, clock=memory_sim.wall_clock, history_limit=1
+    )
     statuses = {o.order_id: o.status for o in delivered if isinstance(o, Order)}
     assert statuses == {
         first.order_id: OrderStatus.FILLED,
@@ -503,14 +505,16 @@ async def test_reconcile_for_some_symbols_only(
     await rest.place_order(
         "ETHUSDT", "BUY", "LIMIT", "0.1", await rest_price(rest, "ETHUSDT", "0.8")
     )
-    await reconcile_account(rest, ledger, sink)
+    await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     memory_sim.engine.fill_order(memory_sim.credentials.api_key, btc.order_id)
     memory_sim.recorder.clear()
-    delivered = await reconcile_account(rest, ledger, sink, symbols=["ETHUSDT"])
+    delivered = await reconcile_account(
+        rest, ledger, sink, clock=memory_sim.wall_clock, symbols=["ETHUSDT"]
+    )
     assert [type(v).__name__ for v in delivered] == ["AccountBalance"]  # BTCUSDT left alone
     queries = [r.query for r in memory_sim.recorder.rest_requests(path=PENDING)]
     assert queries == ["limit=100&skip=0&symbol=ETHUSDT"]
-    delivered = await reconcile_account(rest, ledger, sink)
+    delivered = await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     assert [type(v).__name__ for v in delivered] == ["Order", "Position"]
 
 
@@ -524,7 +528,7 @@ async def test_periodic_reconciliation_catches_a_dropped_push(
 ) -> None:
     ledger = AccountLedger()
     sink = Sink()
-    await reconcile_account(rest, ledger, sink)
+    await reconcile_account(rest, ledger, sink, clock=memory_sim.wall_clock)
     placed = await rest.place_order(
         "BTCUSDT", "BUY", "LIMIT", "0.01", await rest_price(rest, "BTCUSDT", "0.8")
     )
@@ -559,7 +563,9 @@ async def test_reconciler_schedule(
 ) -> None:
     ledger = AccountLedger()
     sink = Sink()
-    reconciler = Reconciler(rest, ledger, sink, interval=30, quiet_after=10)
+    reconciler = Reconciler(
+        rest, ledger, sink, clock=memory_sim.wall_clock, interval=30, quiet_after=10
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(reconciler.run)
         reconciler.request()  # as after a (re)connect: at once
@@ -597,7 +603,9 @@ async def test_reconciler_backs_off_while_rest_is_down(
     ledger = AccountLedger()
     sink = Sink()
     memory_sim.rest_down()
-    reconciler = Reconciler(rest, ledger, sink, interval=None, quiet_after=None)
+    reconciler = Reconciler(
+        rest, ledger, sink, clock=memory_sim.wall_clock, interval=None, quiet_after=None
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(reconciler.run)
         reconciler.request()

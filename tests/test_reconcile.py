@@ -497,6 +497,36 @@ def test_diff_before_priming_is_a_baseline() -> None:
     assert again.empty
 
 
+def test_before_priming_only_what_predates_the_stream_is_the_baseline() -> None:
+    ledger = AccountLedger(start_ms=10_000, skew_ms=1_000, lookback_ms=3_000)
+    assert ledger.history_start_ms() == 6_000  # start, less skew, less lookback
+    ledger.note_placed("mine")  # placed through the client: a change whatever its times
+    history = [
+        rest(order("old", S.FILLED, "1", ts=9_999)),  # finished before the start
+        rest(order("new", S.FILLED, "1", ts=10_000)),  # finished at the start: a change
+        rest(order("mine", S.CANCELED, ts=2_000)),
+    ]
+    plan = ledger.diff(
+        [rest(order("rest", ts=5_000)), rest(order("fresh", ts=12_000))],
+        [rest(position("p-old", updated_ms=9_000)), rest(position("p-new", updated_ms=11_000))],
+        [balance(source=REST)],
+        history=history,
+        now_ms=20_000,
+    )
+    assert [(o.order_id, o.event) for o in plan.orders] == [
+        ("fresh", UpdateEvent.CREATE),
+        ("mine", UpdateEvent.CLOSE),  # finished orders in time order
+        ("new", UpdateEvent.CLOSE),
+    ]
+    assert [p.position_id for p in plan.positions] == ["p-new"]
+    baseline = {
+        getattr(v, "order_id", None) or getattr(v, "position_id", "coin") for v in plan.baseline
+    }
+    assert baseline == {"rest", "old", "p-old", "coin"}
+    ledger.settle(plan, fetched_ms=15_000)
+    assert ledger.history_start_ms() == 14_000  # from the last reconciliation, less skew
+
+
 def test_diff_known_things_are_compared_even_before_priming() -> None:
     ledger = AccountLedger()
     ledger.admit(order("1"))  # seen over the WebSocket before the first reconciliation

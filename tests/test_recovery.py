@@ -6,6 +6,7 @@ one loopback test on 127.0.0.1 (outcomes only).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
@@ -279,3 +280,76 @@ async def test_fill_while_offline_over_loopback(sim: SimulatedExchange) -> None:
     filled = [o for o in orders.values() if o.status is OrderStatus.FILLED]
     assert [(o.order_id, o.source) for o in filled] == [(placed.order_id, RECOVERED)]
     assert [(p.symbol, p.source) for p in positions.values()] == [("BTCUSDT", RECOVERED)]
+
+
+def engine_order(sim: SimulatedExchange, symbol: str, side: str, price: int) -> str:
+    """A resting limit order placed on the exchange directly (not through this client)."""
+    order = sim.engine.place_order(
+        sim.credentials.api_key,
+        symbol=symbol,
+        side=side,
+        order_type="LIMIT",
+        qty=Decimal("0.01"),
+        price=Decimal(price),
+    )
+    sim.flush()
+    return order.order_id
+
+
+@pytest.mark.parametrize("fault", ["rest_down", "throttle_rest"])
+async def test_fill_while_away_before_the_first_reconciliation(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock, fault: str
+) -> None:
+    # Before the stream starts: one order rests (the baseline), one will fill unseen.
+    resting = engine_order(memory_sim, "ETHUSDT", "BUY", 1000)
+    older = engine_order(memory_sim, "ETHUSDT", "SELL", 9000)
+    await trio.sleep(1.0)
+    getattr(memory_sim, fault)()  # the first reconciliations fail
+    quiet = {"reconcile_interval": None, "reconcile_quiet_after": None}
+    async with (
+        open_stream(memory_sim, **quiet) as stream,
+        account_logs(stream) as (orders, _positions, _balances),
+    ):
+        await trio.sleep(5.0)
+        with memory_sim.offline():
+            newer = engine_order(memory_sim, "ETHUSDT", "BUY", 1000)
+            memory_sim.fill_order(newer)
+            memory_sim.fill_order(older)
+            await trio.sleep(10.0)
+        await trio.sleep(10.0)
+        getattr(memory_sim, fault)(False)
+        with trio.move_on_after(120.0):
+            await orders.wait_until(lambda v: len(v) >= 2)
+        await trio.sleep(60.0)  # and nothing else, nor anything twice
+        assert not await stream.reconcile()
+    delivered = sorted((o.order_id, o.status, o.source) for o in orders.values())
+    assert delivered == sorted(
+        [(newer, OrderStatus.FILLED, RECOVERED), (older, OrderStatus.FILLED, RECOVERED)]
+    )
+    assert resting not in {o.order_id for o in orders.values()}
+
+
+@pytest.mark.parametrize("count", [101, 150])
+async def test_more_than_a_page_of_orders_finished_while_away(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock, count: int
+) -> None:
+    quiet = {"reconcile_interval": None, "reconcile_quiet_after": None}
+    async with (
+        open_stream(memory_sim, **quiet) as stream,
+        account_logs(stream) as (orders, _positions, _balances),
+    ):
+        await trio.sleep(5.0)  # logged in, the baseline reconciled
+        with memory_sim.offline():
+            placed = []
+            for n in range(count):
+                order_id = engine_order(memory_sim, "ETHUSDT", "BUY", 1000 + n)
+                memory_sim.fill_order(order_id)
+                placed.append(order_id)
+                await trio.sleep(0.5)
+        with trio.move_on_after(120.0):
+            await orders.wait_until(lambda v: len(v) >= count)
+        await trio.sleep(60.0)
+        assert not await stream.reconcile()
+    filled = Counter(o.order_id for o in orders.values() if o.status is OrderStatus.FILLED)
+    assert filled == Counter(placed)
+    assert {o.source for o in orders.values()} == {RECOVERED}

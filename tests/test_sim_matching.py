@@ -582,7 +582,9 @@ def test_listing_views() -> None:
     buy(e, "1")
     e.cancel_orders(KEY, SYM, order_ids=[a.order_id])
     hist = e.history_orders(KEY)
-    assert [o.status for o in hist] == [OrderStatus.CANCELED, OrderStatus.FILLED]
+    # By creation time, newest first (the market buy was created after ``a``).
+    assert [o.status for o in hist] == [OrderStatus.FILLED, OrderStatus.CANCELED]
+    assert hist[1].order_id == a.order_id
     assert e.order_detail(KEY, client_id="first").order_id == a.order_id
 
 

@@ -296,19 +296,23 @@ class ExchangeEngine(AccountViews, MarketViews):
         client_id: str | None = None,
         start_ms: int | None = None,
         end_ms: int | None = None,
-        limit: int = 100,
+        limit: int | None = None,
     ) -> list[Order]:
-        """Finished orders (filled or cancelled), newest first, optionally filtered."""
+        """Finished orders (filled or cancelled), by creation time, newest first (as the
+        exchange lists them), optionally filtered; all of them unless ``limit``."""
         account = self._trading.account(api_key)
         wanted = _order_filter(account, symbol, order_id, client_id)
         rows = [
             o
-            for o in reversed(account.history)
+            for o in account.history
             if wanted(o)
             and (start_ms is None or o.ctime >= start_ms)
             and (end_ms is None or o.ctime <= end_ms)
         ]
-        return [order_model(o, None, self._now_ms, _REST) for o in rows[: max(0, limit)]]
+        rows.sort(key=lambda o: (o.ctime, o.seq), reverse=True)
+        if limit is not None:
+            rows = rows[: max(0, limit)]
+        return [order_model(o, None, self._now_ms, _REST) for o in rows]
 
     def order_detail(
         self, api_key: str, order_id: str | None = None, client_id: str | None = None

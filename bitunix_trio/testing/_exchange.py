@@ -183,6 +183,11 @@ class SimulatedExchange:
         """The exchange's clock now, in milliseconds (follows Trio's clock)."""
         return self._ws.clock.now_ms()
 
+    def wall_clock(self) -> float:
+        """The exchange's clock now, in seconds since the epoch (a client's ``wall_clock``
+        that agrees with the exchange, in virtual time too)."""
+        return self._ws.clock.now_ms() / 1000
+
     async def wait_for_connections(self, count: int, *, path: str | None = None) -> None:
         """Wait until exactly ``count`` sockets (of ``path``, if given) are open."""
         while True:
@@ -245,6 +250,7 @@ class SimulatedExchange:
             "public_url": self.public_url,
             "private_url": self.private_url,
             "rest_url": self.rest_url,
+            "wall_clock": self.wall_clock,
         }
         if self.memory:
             options["connector"] = self.connector

@@ -450,8 +450,15 @@ class RestApp:
 
     def _history_orders(self, request: _Request, key: str | None) -> Any:
         assert key is not None
-        symbol = self._symbol(request.params.get("symbol"), required=False)
-        return self._page(request, self.engine.history_orders(key, symbol))
+        params = request.params
+        symbol = self._symbol(params.get("symbol"), required=False)
+        orders = self.engine.history_orders(
+            key,
+            symbol,
+            start_ms=_int_param(params, "startTime", None),
+            end_ms=_int_param(params, "endTime", None),
+        )
+        return self._page(request, orders)
 
     def _order_detail(self, request: _Request, key: str | None) -> Any:
         assert key is not None
