@@ -78,6 +78,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """The chaos soak: 24 virtual hours of faults per seed (``-- 1-20 --hours 24``)."""
+    _sync(session, "test", extras=("testing",))
+    session.run("python", "tests/chaos.py", *(session.posargs or ["1-20"]))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and write their figures to bench-results/."""
     _sync(session, "test", extras=("testing",))

@@ -1,0 +1,407 @@
+"""The chaos soak: a stream and a trading bot against an exchange that keeps failing.
+
+Seeded and deterministic, in virtual time (Trio's ``MockClock`` with autojump) over the
+in-memory simulated exchange. Every few virtual seconds a fault from the menu below is
+injected while the market runs and a bot places and cancels orders through the stream's
+REST client. Checked throughout and at the end:
+
+* every order state the exchange ends with reaches the orders consumer, and no order state
+  (id, status, filled quantity) is delivered twice; order states only move forward;
+* order books are well formed (bids descend, asks ascend, the best bid below the best ask,
+  quantities positive);
+* state events follow the state machine (each one starts where the previous one of its
+  connection ended, never a change to the same state, nothing after ``CLOSED``);
+* memory is bounded: no subscription buffer above its capacity, the account ledger within
+  its caps;
+* no task of the stream or of trio-websocket is left once the stream is closed.
+
+``run_soak(seed, seconds)`` runs one seed under the current Trio run (which must use an
+autojumping ``MockClock``); ``python tests/chaos.py [SEEDS] [--hours H]`` runs seeds
+(``1-20`` by default) for ``H`` virtual hours each (24 by default) and prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import trio
+import trio.testing
+
+import bitunix_trio as bt
+from bitunix_trio._reconcile import order_is_newer
+from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
+
+__all__ = ["SoakReport", "run_soak"]
+
+S = bt.ConnectionState
+#: Fault menu and weights (the rare burst: more than a page of orders finished while away).
+#: Login rejections are not on it: a refused login ends the stream with
+#: ``AuthenticationError`` by design (a revoked key must not be retried forever).
+FAULTS: dict[str, int] = {
+    "drop": 6,
+    "close": 3,
+    "silence": 4,
+    "garbage": 5,
+    "ping_loss": 3,
+    "rest_throttle": 4,
+    "rest_outage": 4,
+    "ws_outage": 4,
+    "away": 8,
+    "fill": 6,
+    "away_burst": 1,
+}
+SYMBOL = "ETHUSDT"
+_LIBRARY_TASKS = (
+    "bitunix_trio._open",
+    "bitunix_trio._pool",
+    "bitunix_trio._stream",
+    "bitunix_trio._supervisor",
+    "trio_websocket",
+)
+
+OrderState = tuple[str, bt.OrderStatus, Decimal]
+
+
+@dataclass
+class SoakReport:
+    """What one soak run did and found."""
+
+    seed: int
+    virtual_seconds: float
+    faults: Counter[str] = field(default_factory=Counter)
+    #: Order states the exchange ended with, each checked against what was delivered.
+    orders_checked: int = 0
+    #: Fills made by the exchange (whole or partial), each checked.
+    fills_checked: int = 0
+    #: Values delivered on the account channels (orders, positions, balances).
+    account_events: int = 0
+    books: int = 0
+    state_events: int = 0
+    lost: list[OrderState] = field(default_factory=list)
+    duplicated: list[OrderState] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    max_buffer_used: int = 0
+    leftover_tasks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost, nothing duplicated, no problem, no task left."""
+        return not (self.lost or self.duplicated or self.problems or self.leftover_tasks)
+
+
+def _library_tasks() -> list[str]:
+    def walk(task: trio.lowlevel.Task) -> Iterator[trio.lowlevel.Task]:
+        yield task
+        for nursery in task.child_nurseries:
+            for child in nursery.child_tasks:
+                yield from walk(child)
+
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    return sorted(t.name for t in walk(root) if t.name.startswith(_LIBRARY_TASKS))
+
+
+class _Checker:
+    """The consumers' side: records deliveries and checks them as they arrive."""
+
+    def __init__(self, report: SoakReport) -> None:
+        self.report = report
+        self.delivered: Counter[OrderState] = Counter()
+        self.last: dict[str, bt.Order] = {}
+        self.states: dict[str | None, S] = {}
+
+    def problem(self, text: str) -> None:
+        if len(self.report.problems) < 20:
+            self.report.problems.append(f"t={trio.current_time():.1f}: {text}")
+
+    async def orders(self, channel: trio.abc.ReceiveChannel[bt.Order]) -> None:
+        async for order in channel:
+            self.report.account_events += 1
+            state = (order.order_id, order.status, order.filled_qty)
+            self.delivered[state] += 1
+            if self.delivered[state] == 2:
+                self.report.duplicated.append(state)
+            last = self.last.get(order.order_id)
+            if last is not None and not order_is_newer(order, last):
+                self.problem(f"order {order.order_id} went back: {last.status} -> {order.status}")
+            self.last[order.order_id] = order
+
+    async def account(self, channel: trio.abc.ReceiveChannel[Any]) -> None:
+        async for _ in channel:
+            self.report.account_events += 1
+
+    async def books(self, channel: trio.abc.ReceiveChannel[bt.OrderBookUpdate]) -> None:
+        async for book in channel:
+            self.report.books += 1
+            bids, asks = book.bids, book.asks
+            if any(a[0] <= b[0] for a, b in itertools.pairwise(bids)):
+                self.problem(f"bids not descending: {bids}")
+            if any(b[0] <= a[0] for a, b in itertools.pairwise(asks)):
+                self.problem(f"asks not ascending: {asks}")
+            if bids and asks and bids[0][0] >= asks[0][0]:
+                self.problem(f"crossed book: {bids[0]} / {asks[0]}")
+            if any(level[1] <= 0 for level in (*bids, *asks)):
+                self.problem("a level without quantity")
+
+    async def states_of(self, channel: trio.abc.ReceiveChannel[bt.StateChange]) -> None:
+        async for change in channel:
+            self.report.state_events += 1
+            previous = self.states.get(change.connection)
+            if change.old is change.new:
+                self.problem(f"{change.connection}: a change to the same state {change.new}")
+            if previous is not None and change.old is not previous:
+                self.problem(f"{change.connection}: {change.old} after {previous}")
+            if previous is S.CLOSED:
+                self.problem(f"{change.connection}: a change after CLOSED")
+            self.states[change.connection] = change.new
+
+
+class _Bot:
+    """Places and cancels far-from-market orders through the stream's REST client."""
+
+    def __init__(self, stream: bt.BitunixStream, rng: random.Random) -> None:
+        self.stream = stream
+        self.rng = rng
+        self.open: list[str] = []
+        self.stopped = False
+
+    async def run(self) -> None:
+        rest = self.stream.rest
+        while not self.stopped:
+            await trio.sleep(self.rng.uniform(3, 15))
+            try:
+                if self.open and self.rng.random() < 0.3:
+                    victim = self.open.pop(self.rng.randrange(len(self.open)))
+                    await rest.cancel_orders(SYMBOL, victim)
+                elif len(self.open) < 40:
+                    side = self.rng.choice(["BUY", "SELL"])
+                    price = 1000 + self.rng.randrange(100) if side == "BUY" else 9000
+                    placed = await rest.place_order(SYMBOL, side, "LIMIT", "0.01", price)
+                    self.open.append(placed.order_id)
+            except bt.BitunixError:
+                pass  # REST faults: the bot carries on
+
+
+async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> None:
+    """Inject one fault, hold it for a while, lift it."""
+    key = sim.credentials.api_key
+    engine = sim.engine
+
+    def open_ids() -> list[str]:
+        return [o.order_id for o in engine.pending_orders(key, SYMBOL)]
+
+    def new_order() -> str:
+        side = rng.choice(["BUY", "SELL"])
+        price = Decimal(1000 + rng.randrange(100)) if side == "BUY" else Decimal(9000)
+        order = engine.place_order(
+            key, symbol=SYMBOL, side=side, order_type="LIMIT", qty=Decimal("0.02"), price=price
+        )
+        return order.order_id
+
+    def touch_orders(n: int) -> None:
+        """Fill, partly fill or cancel ``n`` orders, some new, some of the bot's."""
+        for _ in range(n):
+            ids = open_ids()
+            pick = rng.random()
+            order_id = new_order() if pick < 0.3 or not ids else rng.choice(ids)
+            action = rng.random()
+            if action < 0.5:
+                sim.fill_order(order_id)
+            elif action < 0.8:
+                sim.fill_order(order_id, Decimal("0.01"))
+            else:
+                sim.cancel_order(order_id)
+
+    if name == "drop":
+        sim.drop_all()
+    elif name == "close":
+        sim.close_all(1011, "maintenance")
+    elif name == "silence":
+        sim.go_silent()
+        await trio.sleep(rng.uniform(5, 30))
+        sim.go_silent(False)
+    elif name == "garbage":
+        sim.send_garbage(rng.randint(1, 5))
+    elif name == "ping_loss":
+        sim.stop_answering_pings()
+        await trio.sleep(rng.uniform(20, 40))
+        sim.stop_answering_pings(False)
+    elif name == "rest_throttle":
+        sim.throttle_rest()
+        await trio.sleep(rng.uniform(5, 30))
+        sim.throttle_rest(False)
+    elif name == "rest_outage":
+        sim.rest_down()
+        await trio.sleep(rng.uniform(5, 30))
+        sim.rest_down(False)
+    elif name == "ws_outage":
+        sim.ws_down()
+        await trio.sleep(rng.uniform(5, 40))
+        sim.ws_down(False)
+    elif name == "fill":
+        touch_orders(rng.randint(1, 3))  # on a healthy socket
+    elif name in ("away", "away_burst"):
+        with sim.offline():
+            rest_too = rng.random() < 0.3
+            if rest_too:
+                sim.rest_down()
+            count = rng.randint(101, 160) if name == "away_burst" else rng.randint(1, 20)
+            for _ in range(count):
+                touch_orders(1)
+                await trio.sleep(rng.uniform(0.05, 0.5))
+            await trio.sleep(rng.uniform(2, 20))
+            if rest_too:
+                sim.rest_down(False)
+    else:  # pragma: no cover - the menu is fixed
+        raise ValueError(name)
+
+
+async def run_soak(
+    seed: int, seconds: float, *, fault_gap: tuple[float, float] = (2, 10)
+) -> SoakReport:
+    """One soak run of ``seconds`` virtual seconds (see the module docs)."""
+    rng = random.Random(seed)
+    report = SoakReport(seed=seed, virtual_seconds=seconds)
+    checker = _Checker(report)
+    names = list(FAULTS)
+    weights = [FAULTS[n] for n in names]
+    async with open_simulated_exchange(seed=seed, memory=True) as sim:
+        key = sim.credentials.api_key
+        start_ms = sim.now_ms()
+        async with (
+            bt.open_bitunix_stream(
+                **sim.stream_options(), rng=random.Random(seed), reconcile_interval=60.0
+            ) as stream,
+            stream.subscribe(bt.OrderBook("BTCUSDT", depth=5)) as books,
+            stream.subscribe(bt.Orders(), buffer=100_000) as orders,
+            stream.subscribe(bt.Positions(), buffer=100_000) as positions,
+            stream.subscribe(bt.Balance(), buffer=100_000) as balances,
+            stream.state_events(buffer=100_000) as changes,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(checker.books, books)
+            nursery.start_soon(checker.orders, orders)
+            nursery.start_soon(checker.account, positions)
+            nursery.start_soon(checker.account, balances)
+            nursery.start_soon(checker.states_of, changes)
+            bot = _Bot(stream, rng)
+            nursery.start_soon(bot.run)
+            end = trio.current_time() + seconds
+            burst_at: float | None = trio.current_time() + seconds * rng.uniform(0.2, 0.8)
+            subscriptions = (books, orders, positions, balances)
+            while trio.current_time() < end:
+                await trio.sleep(rng.uniform(*fault_gap))
+                if burst_at is not None and trio.current_time() >= burst_at:
+                    name, burst_at = "away_burst", None  # at least one burst per run
+                else:
+                    name = rng.choices(names, weights)[0]
+                await _fault(sim, rng, name)
+                report.faults[name] += 1
+                for sub in subscriptions:
+                    stats = sub.statistics()
+                    report.max_buffer_used = max(report.max_buffer_used, stats.buffer_used)
+                    if stats.buffer_used > stats.buffer_size:
+                        checker.problem(f"{stats.spec}: buffer over its capacity")
+            # Quiet: every fault lifted, the bot stopped; the last reconciliation settles.
+            sim.reset_faults()
+            bot.stopped = True
+            await trio.sleep(90)
+            for _ in range(10):
+                try:
+                    await stream.reconcile()
+                    break
+                except bt.BitunixError:
+                    await trio.sleep(30)
+            await trio.sleep(5)
+            _check_ledger(stream, checker)
+            nursery.cancel_scope.cancel()
+        report.leftover_tasks = _library_tasks()
+        _check_exchange(sim, key, start_ms, checker)
+    return report
+
+
+def _check_ledger(stream: bt.BitunixStream, checker: _Checker) -> None:
+    fallback = stream._fallback
+    assert fallback is not None
+    ledger = fallback.ledger  # the account ledger: bounded by its caps
+    if len(ledger._finished) > ledger.max_finished or len(ledger._closed) > ledger.max_finished:
+        checker.problem("the account ledger grew past its cap")
+
+
+def _check_exchange(sim: SimulatedExchange, key: str, start_ms: int, checker: _Checker) -> None:
+    """Every order state the exchange ended with was delivered (exactly once: see the
+    orders consumer for repeats)."""
+    report = checker.report
+    engine = sim.engine
+    finals = [*engine.pending_orders(key), *engine.history_orders(key)]
+    for order in finals:
+        if (order.created_ms or 0) < start_ms:
+            continue
+        report.orders_checked += 1
+        if order.filled_qty > 0:
+            report.fills_checked += 1
+        state = (order.order_id, order.status, order.filled_qty)
+        if checker.delivered[state] == 0:
+            report.lost.append(state)
+
+
+def _seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out += range(int(low), int(high or low) + 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the soak for the seeds given (``1-20``) and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seeds", nargs="?", default="1-20", help="e.g. 1-20 or 3,5,7")
+    parser.add_argument("--hours", type=float, default=24.0, help="virtual hours per seed")
+    args = parser.parse_args(argv)
+    total: Counter[str] = Counter()
+    checked = fills = events = lost = duplicated = 0
+    failed = []
+    began = time.perf_counter()
+    for seed in _seeds(args.seeds):
+        t0 = time.perf_counter()
+        clock = trio.testing.MockClock(autojump_threshold=0)
+        report = trio.run(run_soak, seed, args.hours * 3600, clock=clock)
+        total.update(report.faults)
+        checked += report.orders_checked
+        fills += report.fills_checked
+        events += report.account_events
+        lost += len(report.lost)
+        duplicated += len(report.duplicated)
+        print(
+            f"seed {seed}: {sum(report.faults.values())} faults, {report.orders_checked}"
+            f" orders ({report.fills_checked} with fills) checked, {report.account_events}"
+            f" account events, {report.books} books, {report.state_events} state events,"
+            f" lost {len(report.lost)}, duplicated {len(report.duplicated)},"
+            f" max buffer {report.max_buffer_used}, {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+        if not report.ok:
+            failed.append(seed)
+            print(f"  lost={report.lost[:5]} duplicated={report.duplicated[:5]}")
+            print(f"  problems={report.problems[:5]} tasks left={report.leftover_tasks}")
+    print("faults injected by kind:", dict(sorted(total.items())))
+    print(
+        f"orders checked {checked} ({fills} with fills), account events {events},"
+        f" lost {lost}, duplicated {duplicated}, failed seeds {failed},"
+        f" wall time {time.perf_counter() - began:.0f} s"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
