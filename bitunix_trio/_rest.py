@@ -96,8 +96,8 @@ from ._rest_args import (
     place_order_body,
     time_ms,
 )
-from ._rest_core import RateLimiter
 from ._rest_hints import RULE_CODES, UNKNOWN_SYMBOL_CODES, rules_hint, symbol_hint
+from ._rest_limits import rest_limiters
 from ._rest_session import RestSession, logger
 from ._rest_types import (
     CancelResult,
@@ -627,6 +627,10 @@ async def open_rest_client(
             ``retry_delay * 2**n`` seconds (at most ``max_retry_delay``).
         rate_limit, rate_burst: the client-side limiter, in requests per second (None: off),
             and how many may go at once; ``cancel_rate_limit`` applies to cancels on top.
+            The limiter keeps a 10 % margin (``rate_limit`` requests per 1.1 s, as the
+            exchange counts by arrival) and is shared: every client of one API key in the
+            process draws from one budget for signed calls and cancels, and every client
+            from one budget for public calls.
         clock: wall-clock time for signatures (``time.time``).
         rng: random source for nonces and generated client ids (default: :mod:`secrets`).
     """
@@ -639,11 +643,14 @@ async def open_rest_client(
         retry_delay=retry_delay,
         max_retry_delay=max_retry_delay,
     )
-    limiter = RateLimiter(rate_limit, rate_burst) if rate_limit is not None else None
-    cancel_limiter = (
-        RateLimiter(cancel_rate_limit, rate_burst) if cancel_rate_limit is not None else None
-    )
     base_url = base_url.rstrip("/")
+    limiters = rest_limiters(
+        credentials,
+        base_url,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+        cancel_rate_limit=cancel_rate_limit,
+    )
     http_timeout = httpx.Timeout(
         timeout, connect=connect_timeout if connect_timeout is not None else timeout
     )
@@ -657,8 +664,9 @@ async def open_rest_client(
             max_retries=max_retries,
             retry_delay=retry_delay,
             max_retry_delay=max_retry_delay,
-            limiter=limiter,
-            cancel_limiter=cancel_limiter,
+            limiter=limiters.private,
+            cancel_limiter=limiters.cancel,
+            public_limiter=limiters.public,
             clock=clock,
             rng=rng,
         )

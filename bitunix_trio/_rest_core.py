@@ -32,6 +32,7 @@ the HTTP status and what the exchange said.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx
@@ -51,7 +52,9 @@ from ._exceptions import (
 
 __all__ = [
     "AUTH_CODES",
+    "NS_PER_SECOND",
     "RATE_LIMIT_CODES",
+    "Bucket",
     "RateLimiter",
     "error_for_code",
     "translate_httpx_error",
@@ -66,39 +69,55 @@ RATE_LIMIT_CODES = frozenset({10005, 10006})
 NOT_FOUND_CODE = 404
 
 _SNIPPET = 120
+#: Nanoseconds per second (limiter slot times are integer nanoseconds).
+NS_PER_SECOND = 1_000_000_000
 
 
 class RateLimiter:
-    """A token bucket on the Trio clock: ``rate`` requests per second, ``burst`` at once.
+    """A token bucket on the Trio clock: ``rate`` requests per ``period`` seconds, ``burst``
+    at once.
 
     :meth:`acquire` waits for a slot and never fails. Slots are handed out in the order
     callers arrive (generic cell rate algorithm: each caller reserves the next theoretical
     arrival time synchronously, then sleeps until it), so concurrent callers are spaced
-    exactly ``1 / rate`` seconds apart once the burst is used up.
+    ``period / rate`` seconds apart once the burst is used up. Times are kept in integer
+    nanoseconds, so slot times never drift by rounding.
+
+    Limiters built with the same ``bucket`` share one budget (every client of one API key,
+    say); each keeps its own spacing and burst.
     """
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
+    __slots__ = ("bucket", "burst", "interval_ns", "period", "rate", "tolerance_ns")
+
+    def __init__(
+        self, rate: float, burst: int = 1, *, period: float = 1.0, bucket: Bucket | None = None
+    ) -> None:
         checked: object = rate
-        if isinstance(checked, bool) or not isinstance(checked, int | float) or not checked > 0:
+        if (
+            isinstance(checked, bool)
+            or not isinstance(checked, int | float)
+            or not 0 < checked < float("inf")
+        ):
             raise ConfigurationError(f"rate limit must be > 0 requests/s, got {rate!r}")
         count: object = burst
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigurationError(f"burst must be an int >= 1, got {burst!r}")
         self.rate = float(rate)
         self.burst = burst
-        self._interval = 1.0 / self.rate
-        # The theoretical arrival time of the next request is origin + count * interval
-        # (a product, not a running sum, so slot times do not drift by rounding).
-        self._origin = -float("inf")
-        self._count = 0
+        self.period = period
+        self.interval_ns = max(1, math.ceil(round(period * NS_PER_SECOND) / self.rate))
+        self.tolerance_ns = (burst - 1) * self.interval_ns
+        self.bucket = Bucket() if bucket is None else bucket
 
     def reserve(self, now: float) -> float:
         """Reserve the next slot at or after ``now`` and return its time."""
-        if self._origin + self._count * self._interval <= now:
-            self._origin, self._count = now, 0  # idle: the bucket is full again
-        start = max(now, self._origin + (self._count - self.burst + 1) * self._interval)
-        self._count += 1
-        return start
+        now_ns = round(now * NS_PER_SECOND)
+        bucket = self.bucket
+        # ``bucket.next_ns``: the theoretical arrival time of the next request.
+        due = max(bucket.next_ns, now_ns)
+        start = max(now_ns, due - self.tolerance_ns)
+        bucket.next_ns = due + self.interval_ns
+        return start / NS_PER_SECOND
 
     async def acquire(self) -> None:
         """Wait until this caller may send one request."""
@@ -107,6 +126,15 @@ class RateLimiter:
             await trio.sleep_until(start)
         else:
             await trio.lowlevel.checkpoint()
+
+
+class Bucket:
+    """The budget one or more :class:`RateLimiter` draw from (integer nanoseconds)."""
+
+    __slots__ = ("next_ns",)
+
+    def __init__(self) -> None:
+        self.next_ns = -(2**63)
 
 
 def _where(method: str, path: str) -> str:

@@ -62,6 +62,7 @@ class RestSession:
         max_retry_delay: float,
         limiter: RateLimiter | None,
         cancel_limiter: RateLimiter | None,
+        public_limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -73,6 +74,7 @@ class RestSession:
         self.max_retry_delay = max_retry_delay
         self.limiter = limiter
         self.cancel_limiter = cancel_limiter
+        self.public_limiter = limiter if public_limiter is None else public_limiter
         self.clock = clock
         self.rng = rng
 
@@ -155,8 +157,11 @@ class RestSession:
             raise ConfigurationError(
                 f"{method} {path}: cannot send these arguments: {exc}"
             ) from None
+        # Signed calls count against the API key, others against this process (its IP).
         # The stricter cancel bucket first, so the global slot is taken when sending.
-        limiters = ([self.cancel_limiter] if cancel else []) + [self.limiter]
+        signing = signed and self.credentials is not None
+        main = self.limiter if signing else self.public_limiter
+        limiters = ([self.cancel_limiter] if cancel else []) + [main]
         for limiter in limiters:
             if limiter is not None:
                 await limiter.acquire()

@@ -199,13 +199,14 @@ async def test_poll_market_many_subscriptions_stay_within_the_rate(
     assert times == [round(0.2 * k, 6) for k in range(100)]
     assert len(sink.values()) == 100
 
-    # Without its own pacing the poller still cannot pass the client's limiter (10/s).
+    # Without its own pacing the poller still cannot pass the client's limiter (10 per
+    # 1.1 s): 46 requests in 5 s, 0.11 s apart.
     memory_sim.recorder.clear()
     start = trio.current_time()
     await run_for(5, poll_market, rest, lambda: specs, sink, on_unavailable=ignore, max_rate=None)
     times = [round(t - start, 6) for t in request_times(memory_sim)]
-    assert len(times) == 50
-    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(times))
+    assert len(times) == 46
+    assert all(b - a >= 0.11 - 1e-9 for a, b in itertools.pairwise(times))
 
 
 async def test_poll_market_rest_down_backs_off(
@@ -549,9 +550,10 @@ async def test_periodic_reconciliation_catches_a_dropped_push(
     filled = [(t - start, v) for t, k, v in sink.items if k == ("order", None)]
     assert len(filled) == 1
     t, order = filled[0]
-    # The first periodic run: pending orders at +30 s, finished orders at +30.1, positions
-    # at +30.2, the balance at +30.3; then the differences are delivered.
-    assert round(t, 6) == 30.3
+    # The first periodic run: pending orders at +30 s, finished orders at +30.11, positions
+    # at +30.22, the balance at +30.33 (10 requests per 1.1 s); then the differences are
+    # delivered.
+    assert round(t, 6) == 30.33
     assert order.status is OrderStatus.FILLED
     assert order.source is RECOVERED
 
@@ -580,15 +582,17 @@ async def test_reconciler_schedule(
         nursery.cancel_scope.cancel()
     starts = request_times(memory_sim, PENDING)
     # 0: requested (the baseline; no order open, so no quiet runs: only re-checks).
-    # 5.1: an order is placed over REST (the ledger does not know it yet).
-    # 30: periodic; it finds the order (delivered: CREATE and the frozen balance).
-    # 40.3: 10 s after that run ended (at 30.3), quiet with an order open.
-    # 50.1: a push arrives, so the next quiet run waits until 60.1; 70.4: quiet again
-    # (the periodic one would be due at 60.1 + 30).
-    assert starts == [0.0, 30.0, 40.3, 60.1, 70.4]
+    # 5: an order is placed over REST (the ledger does not know it yet; the price lookup
+    # before it is a public call, counted against another budget).
+    # 30: periodic; it finds the order (delivered: CREATE and the frozen balance), its four
+    # requests 0.11 s apart.
+    # 40.33: 10 s after that run ended (at 30.33), quiet with an order open.
+    # 50: a push arrives, so the next quiet run waits until 60; 70.33: quiet again
+    # (the periodic one would be due at 60 + 30).
+    assert starts == [0.0, 30.0, 40.33, 60.0, 70.33]
     assert [(t, k) for t, k, _ in sink.items] == [
-        (30.3, ("order", None)),
-        (30.3, ("balance", None)),
+        (30.33, ("order", None)),
+        (30.33, ("balance", None)),
     ]
     assert reconciler.runs == len(starts)
     assert reconciler.failures == 0

@@ -152,8 +152,8 @@ async def test_fill_and_position_change_while_disconnected(
         assert [(o.order_id, o.status, o.event) for _, o in recovered] == [
             (placed.order_id, OrderStatus.FILLED, UpdateEvent.CLOSE)
         ]
-        # pending orders at +0, finished orders +0.1, positions +0.2, balance +0.3
-        assert recovered[0][0] == pytest.approx(back + 0.3)
+        # pending orders at +0, finished orders +0.11, positions +0.22, balance +0.33
+        assert recovered[0][0] == pytest.approx(back + 0.33)
         assert [(p.symbol, p.event, p.source) for p in positions.values()] == [
             ("BTCUSDT", UpdateEvent.OPEN, RECOVERED),
             ("ETHUSDT", UpdateEvent.OPEN, RECOVERED),
@@ -195,7 +195,7 @@ async def test_periodic_reconciliation_catches_a_dropped_push(
     filled = [(t, o) for t, o in orders.items if o.status is OrderStatus.FILLED]
     assert len(filled) == 1
     t, order = filled[0]
-    assert t == 60.3  # pending, finished, positions, balance at 60.0 .. 60.3
+    assert t == 60.33  # pending, finished, positions, balance at 60.0 .. 60.33
     assert order.source is RECOVERED
 
 
