@@ -120,22 +120,11 @@ class Credentials:
         Raises :class:`~bitunix_trio.ConfigurationError` naming any variable that is
         missing or empty.
         """
-        env = os.environ if environ is None else environ
-        missing = [name for name in (API_KEY_ENV, SECRET_KEY_ENV) if name not in env]
-        if missing:
-            raise ConfigurationError(
-                f"environment variable{'s' if len(missing) > 1 else ''} "
-                f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set"
-            )
-        message = ""
-        try:
-            return cls(env[API_KEY_ENV], env[SECRET_KEY_ENV])
-        except ConfigurationError as exc:
-            message = str(exc)
-        # Raised outside the handler so the error has no chained context.
-        message = message.replace("secret_key", f"environment variable {SECRET_KEY_ENV}")
-        message = message.replace("api_key", f"environment variable {API_KEY_ENV}")
-        raise ConfigurationError(message)
+        result = _from_env(os.environ if environ is None else environ)
+        del environ  # no frame an error passes through holds the environment
+        if isinstance(result, str):
+            raise ConfigurationError(result)
+        return result
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Credentials:
@@ -169,15 +158,37 @@ class Credentials:
 
         Raises :class:`~bitunix_trio.ConfigurationError` when neither source has keys.
         """
-        env = os.environ if environ is None else environ
-        if API_KEY_ENV in env or SECRET_KEY_ENV in env:
-            return cls.from_env(env)
+        source = os.environ if environ is None else environ
+        in_env = API_KEY_ENV in source or SECRET_KEY_ENV in source
+        result = _from_env(source) if in_env else None
+        del source, environ  # no frame an error passes through holds the environment
+        if isinstance(result, str):
+            raise ConfigurationError(result)
+        if result is not None:
+            return result
         if path is not None:
             return cls.from_file(path)
         raise ConfigurationError(
             f"no credentials: set {API_KEY_ENV} and {SECRET_KEY_ENV}, "
             "or pass the path of a credentials file"
         )
+
+
+def _from_env(env: Mapping[str, str]) -> Credentials | str:
+    """Credentials from ``env``, or what is wrong with it (returned, not raised, so that
+    the caller raises from a frame that holds no environment)."""
+    missing = [name for name in (API_KEY_ENV, SECRET_KEY_ENV) if name not in env]
+    if missing:
+        return (
+            f"environment variable{'s' if len(missing) > 1 else ''} "
+            f"{' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set"
+        )
+    try:
+        return Credentials(env[API_KEY_ENV], env[SECRET_KEY_ENV])
+    except ConfigurationError as exc:
+        message = str(exc)
+    message = message.replace("secret_key", f"environment variable {SECRET_KEY_ENV}")
+    return message.replace("api_key", f"environment variable {API_KEY_ENV}")
 
 
 def _load_file(name: str) -> Credentials | str:

@@ -139,6 +139,35 @@ class RestSession:
                 )
                 await trio.sleep(delay)
 
+    def build_request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        body: str | None,
+        signed: bool,
+    ) -> httpx.Request:
+        """The request to send, signed if asked (and credentials are known).
+
+        The signed headers (API key, nonce, timestamp, signature: replayable for a while)
+        live only in this frame, which is gone before any I/O can fail, and in the request,
+        whose ``repr`` shows the method and URL alone; so error reporters that capture local
+        variables never see them.
+        """
+        headers = {"Content-Type": "application/json", "language": "en-US"}
+        if signed and self.credentials is not None:
+            headers = rest_headers(
+                self.credentials,
+                nonce=new_nonce(self.rng),
+                timestamp_ms=now_ms(self.clock),
+                params=query,
+                body=body or "",
+            )
+        content = body.encode("utf-8") if body is not None else None
+        return self.http.build_request(
+            method, path, params=query or None, content=content, headers=headers
+        )
+
     async def attempt(
         self,
         method: str,
@@ -165,26 +194,14 @@ class RestSession:
         for limiter in limiters:
             if limiter is not None:
                 await limiter.acquire()
-        headers = {"Content-Type": "application/json", "language": "en-US"}
-        if signed and self.credentials is not None:
-            headers = rest_headers(
-                self.credentials,
-                nonce=new_nonce(self.rng),
-                timestamp_ms=now_ms(self.clock),
-                params=query,
-                body=text,
-            )
+        request = self.build_request(
+            method, path, query, text if body is not None else None, signed
+        )
         started = trio.current_time()
         response: httpx.Response | None = None
         with trio.move_on_after(self.timeout if self.timeout is not None else float("inf")):
             try:
-                response = await self.http.request(
-                    method,
-                    path,
-                    params=query or None,
-                    content=text.encode("utf-8") if body is not None else None,
-                    headers=headers,
-                )
+                response = await self.http.send(request)
             except httpx.HTTPError as exc:
                 raise translate_httpx_error(exc, method, path) from exc
         if response is None:
