@@ -35,6 +35,7 @@ from ._config import HeartbeatConfig as HeartbeatConfig
 from ._config import ReconnectPolicy as ReconnectPolicy
 from ._connector import Connector as Connector
 from ._credentials import Credentials as Credentials
+from ._credentials import InsecureCredentialsFileWarning as InsecureCredentialsFileWarning
 from ._exceptions import AuthenticationError as AuthenticationError
 from ._exceptions import BitunixError as BitunixError
 from ._exceptions import BitunixInternalError as BitunixInternalError
@@ -131,6 +132,7 @@ __all__ = [
     "FundingRate",
     "HeartbeatConfig",
     "HistoricalPosition",
+    "InsecureCredentialsFileWarning",
     "Kline",
     "KlineUpdate",
     "LeverageMarginMode",

@@ -12,13 +12,22 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import stat
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["API_KEY_ENV", "FILE_SECTION", "SECRET_KEY_ENV", "Credentials"]
+__all__ = [
+    "API_KEY_ENV",
+    "FILE_SECTION",
+    "MAX_FILE_SIZE",
+    "SECRET_KEY_ENV",
+    "Credentials",
+    "InsecureCredentialsFileWarning",
+]
 
 #: Environment variable holding the API key.
 API_KEY_ENV = "BITUNIX_API_KEY"
@@ -27,7 +36,18 @@ SECRET_KEY_ENV = "BITUNIX_SECRET_KEY"
 #: Section of a credentials file: ``{"BitUnix": {"apiKey": ..., "secretKey": ...}}``.
 FILE_SECTION = "BitUnix"
 
+#: The largest credentials file read, in bytes (a real one is a few hundred).
+MAX_FILE_SIZE = 64 * 1024
+
 _REDACTED = "<redacted>"
+
+
+class InsecureCredentialsFileWarning(UserWarning):
+    """A credentials file can be read (or written) by users other than its owner.
+
+    The keys are loaded all the same; restrict the file (``chmod 600 api_keys.json``) to
+    make the warning go away.
+    """
 
 
 def _abbreviate(api_key: str) -> str:
@@ -135,14 +155,26 @@ class Credentials:
         Other top-level sections are ignored.
 
         Raises :class:`~bitunix_trio.ConfigurationError` naming the path and what is wrong
-        (missing file, not JSON, missing section or key, wrong type, empty value); the
-        message never quotes the file's content.
+        (missing file, not a regular file, larger than :data:`MAX_FILE_SIZE`, not JSON,
+        missing section or key, wrong type, empty value); the message never quotes the
+        file's content. Warns with :class:`InsecureCredentialsFileWarning` when users other
+        than the file's owner may read or write it (not on Windows, where modes mean
+        nothing).
         """
         name = os.fsdecode(path)
         problem = _load_file(name)
         if isinstance(problem, str):
             raise ConfigurationError(f"credentials file {name}: {problem}")
-        return problem
+        credentials, mode = problem
+        if mode & 0o077:
+            warnings.warn(
+                InsecureCredentialsFileWarning(
+                    f"credentials file {name} can be accessed by users other than its owner "
+                    f"(mode {mode & 0o777:04o}); restrict it with: chmod 600 {name}"
+                ),
+                stacklevel=2,
+            )
+        return credentials
 
     @classmethod
     def load(
@@ -191,15 +223,17 @@ def _from_env(env: Mapping[str, str]) -> Credentials | str:
     return message.replace("api_key", f"environment variable {API_KEY_ENV}")
 
 
-def _load_file(name: str) -> Credentials | str:
-    """Load credentials from ``name``, or return what is wrong with the file.
+def _open_for_reading(name: str) -> int:
+    """A descriptor of ``name`` opened for reading without blocking (a FIFO with no
+    writer would block ``open`` forever) and without becoming a controlling terminal."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    return os.open(name, flags | getattr(os, "O_BINARY", 0))
 
-    Errors are returned rather than raised so that the caller raises outside any ``except``
-    block: a chained ``OSError``/``JSONDecodeError`` could carry the file's content.
-    """
+
+def _read_file(name: str) -> tuple[bytes, int] | str:
+    """The bytes and permission bits of the regular file ``name``, or what is wrong."""
     try:
-        with open(name, "rb") as file:
-            raw = file.read()
+        fd = _open_for_reading(name)
     except FileNotFoundError:
         return "no such file"
     except IsADirectoryError:
@@ -208,6 +242,38 @@ def _load_file(name: str) -> Credentials | str:
         return "permission denied"
     except OSError as exc:
         return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return "is a directory, not a file"
+        if not stat.S_ISREG(info.st_mode):
+            return "is not a regular file"
+        if info.st_size > MAX_FILE_SIZE:
+            return f"is larger than {MAX_FILE_SIZE} bytes"
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            raw = file.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_SIZE:  # grew since fstat
+        return f"is larger than {MAX_FILE_SIZE} bytes"
+    mode = 0 if os.name == "nt" else stat.S_IMODE(info.st_mode)
+    return raw, mode
+
+
+def _load_file(name: str) -> tuple[Credentials, int] | str:
+    """Load credentials from ``name`` (with the file's permission bits), or return what is
+    wrong with the file.
+
+    Errors are returned rather than raised so that the caller raises outside any ``except``
+    block: a chained ``OSError``/``JSONDecodeError`` could carry the file's content.
+    """
+    read = _read_file(name)
+    if isinstance(read, str):
+        return read
+    raw, mode = read
+    del read
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -247,4 +313,4 @@ def _load_file(name: str) -> Credentials | str:
         if value != value.strip():
             return f"{where} has leading or trailing whitespace"
         values.append(value)
-    return Credentials(values[0], values[1])
+    return Credentials(values[0], values[1]), mode

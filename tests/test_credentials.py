@@ -7,13 +7,14 @@ import dataclasses
 import json
 import os
 import pickle
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bitunix_trio._credentials import Credentials
+from bitunix_trio._credentials import MAX_FILE_SIZE, Credentials, InsecureCredentialsFileWarning
 from bitunix_trio._exceptions import ConfigurationError
 
 SECRET = "ZQ9x-SeCrEt-7f4d-TOPSECRET-b2c8"
@@ -190,6 +191,7 @@ def write(tmp_path: Path, content: str | bytes, name: str = "api_keys.json") -> 
         path.write_text(content, encoding="utf-8")
     else:
         path.write_bytes(content)
+    path.chmod(0o600)
     return path
 
 
@@ -250,7 +252,7 @@ def test_open_errors(
     def failing_open(*args: object, **kwargs: object) -> object:
         raise error
 
-    monkeypatch.setattr("bitunix_trio._credentials.open", failing_open, raising=False)
+    monkeypatch.setattr("bitunix_trio._credentials._open_for_reading", failing_open)
     assert file_error(write(tmp_path, json.dumps(good_document()))) == message
 
 
@@ -285,7 +287,7 @@ def test_not_utf8(tmp_path: Path) -> None:
             '{"BitUnix": {"secretKey": ' + SECRET + "}}",
             "is not valid JSON: Expecting value (line 1, column 27)",
         ),
-        ("[" * 100_000, "is not valid JSON: nested too deeply"),
+        ("[" * 60_000, "is not valid JSON: nested too deeply"),
     ),
 )
 def test_invalid_json(tmp_path: Path, content: str, message: str) -> None:
@@ -373,3 +375,64 @@ def test_load_file_errors_name_the_path(tmp_path: Path) -> None:
     path = tmp_path / "missing.json"
     message = str(raised(lambda: Credentials.load(path, environ={})))
     assert message == f"credentials file {path}: no such file"
+
+
+# -- what kind of file, and who may read it ----------------------------------------------
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o700 | 0o004])
+def test_file_accessible_by_others_warns(tmp_path: Path, mode: int) -> None:
+    path = write(tmp_path, json.dumps(good_document()))
+    path.chmod(mode)
+    with pytest.warns(InsecureCredentialsFileWarning, match="chmod 600") as record:
+        credentials = Credentials.from_file(path)
+    assert credentials == Credentials(API_KEY, SECRET)
+    assert f"mode {mode:04o}" in str(record[0].message)
+    assert_no_secret_in(str(record[0].message))
+    assert record[0].filename == __file__  # points at the caller
+    with pytest.warns(InsecureCredentialsFileWarning):
+        assert Credentials.load(path, environ={}) == credentials
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_private_file_loads_quietly(tmp_path: Path) -> None:
+    path = write(tmp_path, json.dumps(good_document()))
+    for mode in (0o600, 0o400):
+        path.chmod(mode)
+        assert Credentials.from_file(path) == Credentials(API_KEY, SECRET)  # no warning
+    path.chmod(0o600)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "api_keys.json"
+    os.mkfifo(path, 0o600)
+    outcome: list[str] = []
+
+    def load() -> None:
+        outcome.append(file_error(path))
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    try:
+        assert not thread.is_alive(), "reading a FIFO blocked"
+        assert outcome == ["is not a regular file"]
+    finally:
+        if thread.is_alive():  # let the blocked open return
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            thread.join()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_device_is_refused() -> None:
+    assert file_error(Path("/dev/zero")) == "is not a regular file"
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    document = json.dumps(good_document())
+    path = write(tmp_path, document + " " * MAX_FILE_SIZE)
+    assert file_error(path) == f"is larger than {MAX_FILE_SIZE} bytes"
+    path = write(tmp_path, document + " " * (MAX_FILE_SIZE - len(document)))
+    assert Credentials.from_file(path) == Credentials(API_KEY, SECRET)
