@@ -15,8 +15,11 @@ This module is pure: it imports only the standard library.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import ssl
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ._exceptions import ConfigurationError
 
@@ -29,6 +32,9 @@ __all__ = [
     "HeartbeatConfig",
     "ReconnectPolicy",
     "check_buffer_size",
+    "check_ssl_context",
+    "check_transport_url",
+    "is_loopback_host",
 ]
 
 #: How long the exchange keeps a socket that sends nothing, in seconds (observed: ~60 s,
@@ -188,3 +194,65 @@ DEFAULT_RECONNECT_POLICY = ReconnectPolicy()
 
 #: The heartbeat settings used when none are given.
 DEFAULT_HEARTBEAT = HeartbeatConfig()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_SECURE_SCHEME = {"ws": "wss", "http": "https"}
+
+
+def check_transport_url(url: str, name: str, *, allow_insecure_transport: bool) -> str:
+    """Return ``url`` unless it is clear text (``ws://``, ``http://``) to another machine.
+
+    Signed REST requests and logins would cross the network readable by anyone on the
+    way; :class:`~bitunix_trio.ConfigurationError` unless ``allow_insecure_transport``.
+    Loopback hosts are always allowed (a local simulated exchange, a local TLS proxy).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in _SECURE_SCHEME and not allow_insecure_transport:
+        host = parts.hostname
+        if not is_loopback_host(host):
+            raise ConfigurationError(
+                f"{name} {url!r} is not encrypted: requests to {host} would cross the "
+                f"network in clear text; use {_SECURE_SCHEME[scheme]}:// (or pass "
+                "allow_insecure_transport=True if the network path is trusted)"
+            )
+    return url
+
+
+def check_ssl_context(context: object, *, allow_insecure_transport: bool) -> ssl.SSLContext | None:
+    """Return ``context`` (an :class:`ssl.SSLContext` or None) if it verifies the server.
+
+    A context that skips certificate or host-name verification is refused
+    (:class:`~bitunix_trio.ConfigurationError`) unless ``allow_insecure_transport``.
+    """
+    if context is None:
+        return None
+    if not isinstance(context, ssl.SSLContext):
+        raise ConfigurationError(
+            f"ssl_context must be an ssl.SSLContext or None, got {type(context).__name__}"
+        )
+    if not allow_insecure_transport:
+        if context.verify_mode == ssl.CERT_NONE:
+            raise ConfigurationError(
+                "ssl_context does not verify the server's certificate (verify_mode is "
+                "CERT_NONE); use ssl.create_default_context() (with "
+                "cafile= for a private CA), or pass allow_insecure_transport=True"
+            )
+        if not context.check_hostname:
+            raise ConfigurationError(
+                "ssl_context does not check the server's host name (check_hostname is "
+                "False); set it to True, or pass allow_insecure_transport=True"
+            )
+    return context

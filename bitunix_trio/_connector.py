@@ -33,6 +33,7 @@ __all__ = [
     "connection_lost",
     "default_connector",
     "map_connect_error",
+    "tls_connector",
 ]
 
 #: Seconds a clean close (close frame, then the peer's) may take before the socket is cut.
@@ -51,8 +52,11 @@ class Connector(Protocol):
     ) -> trio_websocket.WebSocketConnection: ...
 
 
-async def default_connector(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
-    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``).
+async def default_connector(
+    nursery: trio.Nursery, url: str, *, ssl_context: ssl.SSLContext | None = None
+) -> trio_websocket.WebSocketConnection:
+    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``, verified with
+    ``ssl_context``, by default the system's trusted certificates).
 
     The transport is opened here rather than by ``connect_websocket_url``, so that it is
     closed when the handshake fails (trio-websocket leaves it open on a rejection).
@@ -67,7 +71,10 @@ async def default_connector(nursery: trio.Nursery, url: str) -> trio_websocket.W
     stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
     if secure:
         stream = await trio.open_ssl_over_tcp_stream(
-            host, port, ssl_context=ssl.create_default_context(), https_compatible=True
+            host,
+            port,
+            ssl_context=ssl.create_default_context() if ssl_context is None else ssl_context,
+            https_compatible=True,
         )
     else:
         stream = await trio.open_tcp_stream(host, port)
@@ -84,6 +91,15 @@ async def default_connector(nursery: trio.Nursery, url: str) -> trio_websocket.W
     except BaseException:
         await trio.aclose_forcefully(stream)
         raise
+
+
+def tls_connector(ssl_context: ssl.SSLContext) -> Connector:
+    """The default connector, verifying TLS with ``ssl_context`` (a private CA, say)."""
+
+    async def connector(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+        return await default_connector(nursery, url, ssl_context=ssl_context)
+
+    return connector
 
 
 def check_ws_url(url: object, name: str) -> str:

@@ -22,6 +22,7 @@ leaves as itself; a group that should never happen becomes ``BitunixInternalErro
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -36,8 +37,16 @@ from ._config import (
     HeartbeatConfig,
     ReconnectPolicy,
     check_buffer_size,
+    check_ssl_context,
+    check_transport_url,
 )
-from ._connector import DEFAULT_CLOSE_TIMEOUT, Connector, check_ws_url, default_connector
+from ._connector import (
+    DEFAULT_CLOSE_TIMEOUT,
+    Connector,
+    check_ws_url,
+    default_connector,
+    tls_connector,
+)
 from ._credentials import Credentials
 from ._exceptions import ConfigurationError
 from ._poller import DEFAULT_POLL_INTERVAL
@@ -81,6 +90,8 @@ async def open_bitunix_stream(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     reconcile_interval: float | None = DEFAULT_RECONCILE_INTERVAL,
     reconcile_quiet_after: float | None = DEFAULT_QUIET_AFTER,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure_transport: bool = False,
 ) -> AsyncIterator[BitunixStream]:
     """Open a stream to the BitUnix futures exchange for the duration of the block.
 
@@ -112,6 +123,15 @@ async def open_bitunix_stream(
             seconds and after ``reconcile_quiet_after`` quiet seconds with orders open
             (None: not that one). Recovered values carry ``DataSource.RECOVERED``; each
             change reaches consumers once.
+        ssl_context: an :class:`ssl.SSLContext` to verify the exchange with, for both the
+            WebSockets and REST (a private CA, a TLS-intercepting proxy); default: the
+            system's trusted certificates. A context that skips verification is refused
+            unless ``allow_insecure_transport``.
+        allow_insecure_transport: accept ``ws://``/``http://`` URLs to hosts other than this
+            machine (loopback is always accepted) and an ``ssl_context`` that skips
+            verification: logins and signed requests can then be read, and replayed, on
+            the way. URLs served by your own ``connector`` or ``rest_transport`` are not
+            checked: they decide how bytes travel.
     """
     if credentials is not None and not isinstance(credentials, Credentials):
         raise ConfigurationError(
@@ -119,6 +139,14 @@ async def open_bitunix_stream(
         )
     check_ws_url(public_url, "public_url")
     check_ws_url(private_url, "private_url")
+    insecure = allow_insecure_transport
+    verify = check_ssl_context(ssl_context, allow_insecure_transport=insecure)
+    if connector is None:
+        for url, name in ((public_url, "public_url"), (private_url, "private_url")):
+            check_transport_url(url, name, allow_insecure_transport=insecure)
+        connector = default_connector if verify is None else tls_connector(verify)
+    if rest_transport is None:
+        check_transport_url(rest_url, "rest_url", allow_insecure_transport=insecure)
     if not isinstance(reconnect, ReconnectPolicy):
         raise ConfigurationError("reconnect must be a ReconnectPolicy")
     if not isinstance(heartbeat, HeartbeatConfig):
@@ -134,7 +162,7 @@ async def open_bitunix_stream(
         credentials=credentials,
         public_url=public_url,
         private_url=private_url,
-        connector=default_connector if connector is None else connector,
+        connector=connector,
         reconnect=reconnect,
         heartbeat=heartbeat,
         buffer_size=buffer_size,
@@ -145,7 +173,13 @@ async def open_bitunix_stream(
     from ._rest import open_rest_client
 
     user_error: BaseException | None = None
-    async with open_rest_client(credentials, rest_url, transport=rest_transport) as rest:
+    async with open_rest_client(
+        credentials,
+        rest_url,
+        transport=rest_transport,
+        ssl_context=verify,
+        allow_insecure_transport=insecure,
+    ) as rest:
         stream._rest = rest
         fallback = StreamFallback(
             stream,

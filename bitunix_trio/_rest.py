@@ -52,6 +52,7 @@ from __future__ import annotations
 import functools
 import inspect
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -59,6 +60,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import httpx
 import trio
 
+from ._config import check_ssl_context, check_transport_url
 from ._credentials import Credentials, _abbreviate
 from ._exceptions import (
     BitunixError,
@@ -612,6 +614,8 @@ async def open_rest_client(
     cancel_rate_limit: float | None = 5.0,
     clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure_transport: bool = False,
 ) -> AsyncIterator[BitunixRestClient]:
     """Open a REST client for the block's lifetime (closing its connections at the end).
 
@@ -633,6 +637,14 @@ async def open_rest_client(
             from one budget for public calls.
         clock: wall-clock time for signatures (``time.time``).
         rng: random source for nonces and generated client ids (default: :mod:`secrets`).
+        ssl_context: an :class:`ssl.SSLContext` to verify the server with (a private CA,
+            a TLS-intercepting proxy); default: the system's trusted certificates. A
+            context that skips verification is refused unless ``allow_insecure_transport``.
+        allow_insecure_transport: accept an ``http://`` ``base_url`` to a host other than
+            this machine (loopback is always accepted), and an ``ssl_context`` that skips
+            verification. Signed requests can then be read, and replayed, on the way.
+            With your own ``transport`` the URL is not checked: the transport decides how
+            bytes travel.
     """
     check_client_options(
         credentials=credentials,
@@ -643,6 +655,9 @@ async def open_rest_client(
         retry_delay=retry_delay,
         max_retry_delay=max_retry_delay,
     )
+    if transport is None:
+        check_transport_url(base_url, "base_url", allow_insecure_transport=allow_insecure_transport)
+    verify = check_ssl_context(ssl_context, allow_insecure_transport=allow_insecure_transport)
     base_url = base_url.rstrip("/")
     limiters = rest_limiters(
         credentials,
@@ -655,7 +670,11 @@ async def open_rest_client(
         timeout, connect=connect_timeout if connect_timeout is not None else timeout
     )
     async with httpx.AsyncClient(
-        base_url=base_url, transport=transport, timeout=http_timeout, follow_redirects=False
+        base_url=base_url,
+        transport=transport,
+        timeout=http_timeout,
+        follow_redirects=False,
+        verify=True if verify is None else verify,
     ) as http:
         session = RestSession(
             http,

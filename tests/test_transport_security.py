@@ -1,0 +1,120 @@
+"""Transport security: clear-text URLs to other machines are refused, ``ssl_context=`` is
+used for both WebSocket and REST, and no context may silently skip verification."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import pytest
+import trio
+
+from bitunix_trio._config import check_transport_url, is_loopback_host
+from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._open import open_bitunix_stream
+from bitunix_trio._rest import open_rest_client
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fail any attempt to open a TCP connection (these tests must be refused before)."""
+    attempts: list[object] = []
+
+    async def refuse(*args: object, **kwargs: object) -> Any:
+        attempts.append(args)
+        raise AssertionError(f"tried to connect to {args}")
+
+    monkeypatch.setattr(trio, "open_tcp_stream", refuse)
+    monkeypatch.setattr(trio, "open_ssl_over_tcp_stream", refuse)
+    return attempts
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1"],
+)
+def test_loopback_hosts(host: str) -> None:
+    assert is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["fapi.bitunix.com", "10.0.0.1", "128.0.0.1", "::2", "localhost.example", "", None]
+)
+def test_other_hosts(host: str | None) -> None:
+    assert not is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost",
+        "http://[::1]:9000/x",
+        "ws://127.0.0.1:1/public/",
+        "https://fapi.bitunix.com",
+        "wss://fapi.bitunix.com/public/",
+    ],
+)
+def test_accepted_urls(url: str) -> None:
+    assert check_transport_url(url, "url", allow_insecure_transport=False) == url
+
+
+async def test_rest_refuses_clear_text_to_another_host(no_network: list[object]) -> None:
+    with pytest.raises(ConfigurationError, match=r"clear text.*https://"):
+        async with open_rest_client(None, "http://fapi.bitunix.com"):
+            pass
+    async with open_rest_client(None, "http://fapi.bitunix.com", allow_insecure_transport=True):
+        pass
+    async with open_rest_client(None, "http://127.0.0.1:9"):
+        pass
+    assert no_network == []
+
+
+@pytest.mark.parametrize(
+    ("option", "url"),
+    [
+        ("public_url", "ws://fapi.bitunix.com/public/"),
+        ("private_url", "ws://10.1.2.3/private/"),
+        ("rest_url", "http://fapi.bitunix.com"),
+    ],
+)
+async def test_stream_refuses_clear_text_to_another_host(
+    no_network: list[object], option: str, url: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"{option} .*clear text"):
+        async with open_bitunix_stream(**{option: url}):  # type: ignore[arg-type]
+            pass
+    assert no_network == []
+
+
+def unverified_contexts() -> list[Any]:
+    no_check = ssl.create_default_context()
+    no_check.check_hostname = False
+    none = ssl.create_default_context()
+    none.check_hostname = False
+    none.verify_mode = ssl.CERT_NONE
+    return [
+        pytest.param(no_check, "check_hostname", id="no-hostname-check"),
+        pytest.param(none, "verify_mode", id="cert-none"),
+    ]
+
+
+@pytest.mark.parametrize(("context", "what"), unverified_contexts())
+async def test_unverified_ssl_context_is_refused(
+    no_network: list[object], context: ssl.SSLContext, what: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=what):
+        async with open_rest_client(None, ssl_context=context):
+            pass
+    with pytest.raises(ConfigurationError, match=what):
+        async with open_bitunix_stream(ssl_context=context):
+            pass
+    async with open_rest_client(None, ssl_context=context, allow_insecure_transport=True):
+        pass
+    assert no_network == []
+
+
+async def test_ssl_context_must_be_one() -> None:
+    with pytest.raises(ConfigurationError, match=r"ssl\.SSLContext"):
+        async with open_rest_client(None, ssl_context="verify"):  # type: ignore[arg-type]
+            pass
