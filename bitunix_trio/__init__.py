@@ -51,6 +51,7 @@ from ._exceptions import RemoteProtocolError as RemoteProtocolError
 from ._exceptions import RestError as RestError
 from ._exceptions import StreamFailed as StreamFailed
 from ._exceptions import SubscriptionRejected as SubscriptionRejected
+from ._exceptions import TlsCertificateError as TlsCertificateError
 from ._exceptions import TransportError as TransportError
 from ._exceptions import UsageError as UsageError
 from ._models import AccountBalance as AccountBalance
@@ -176,6 +177,7 @@ __all__ = [
     "TickerUpdate",
     "Tickers",
     "TimeInForce",
+    "TlsCertificateError",
     "TpSl",
     "TpSlOrder",
     "Trade",

@@ -13,13 +13,21 @@ Timeouts are applied by the caller (:func:`connect`), because trio-websocket's
 from __future__ import annotations
 
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
+import wsproto.utilities
 
-from ._exceptions import ConfigurationError, ConnectError, ConnectionLost, ConnectTimeout
+from ._exceptions import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionLost,
+    ConnectTimeout,
+    TlsCertificateError,
+)
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -79,18 +87,136 @@ async def default_connector(
     else:
         stream = await trio.open_tcp_stream(host, port)
     host_header = host if port in (80, 443) else f"{host}:{port}"
+    watched = _WatchedStream(stream)
     try:
-        return await trio_websocket.wrap_client_stream(
-            nursery,
-            stream,
+        if isinstance(stream, trio.SSLStream):
+            # The TLS handshake here, so that a certificate failure is raised as one (inside
+            # trio-websocket it would only close the connection, unexplained).
+            await stream.do_handshake()
+        guard = _HandshakeGuard(nursery, watched, url)
+        ws = await trio_websocket.wrap_client_stream(
+            guard,  # type: ignore[arg-type]  # (only its start_soon is used)
+            watched,  # type: ignore[arg-type]  # (any trio Stream works)
             host_header,
             resource,
             message_queue_size=MESSAGE_QUEUE_SIZE,
             max_message_size=MAX_MESSAGE_SIZE,
         )
+        guard.opened = True
+        return ws
     except BaseException:
         await trio.aclose_forcefully(stream)
         raise
+
+
+class _WatchedStream(trio.abc.Stream):
+    """A transport that remembers why it broke (trio-websocket swallows the reason)."""
+
+    __slots__ = ("failure", "inner")
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.failure: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        try:
+            await self.inner.send_all(data)
+        except trio.BrokenResourceError as exc:
+            self.failure = self.failure or exc
+            raise
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        try:
+            return await self.inner.receive_some(max_bytes)
+        except trio.BrokenResourceError as exc:
+            self.failure = self.failure or exc
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _HandshakeGuard:
+    """Runs trio-websocket's reader task in the real nursery; until the handshake is done,
+    its failures are connect errors.
+
+    trio-websocket answers a malformed upgrade reply (a wrong ``Sec-WebSocket-Accept``, no
+    ``Upgrade`` header, a garbage status line, an extension not asked for) by raising
+    ``h11.LocalProtocolError`` from its reader, and a connection reset or closed during the
+    handshake by ending its reader quietly, leaving the handshake to wait forever. Here the
+    first becomes a :class:`ConnectError` naming the handshake, the second one naming the
+    reset (or the close), both at once.
+    """
+
+    def __init__(self, nursery: trio.Nursery, stream: _WatchedStream, url: str) -> None:
+        self.nursery = nursery
+        self.stream = stream
+        self.url = url
+        self.opened = False
+
+    def start_soon(self, fn: Callable[[], Awaitable[object]], *args: object) -> None:
+        self.nursery.start_soon(self._run, fn, *args)
+
+    async def _run(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        try:
+            await fn(*args)
+        except Exception as exc:
+            if self.opened:
+                raise
+            raise _handshake_failed(exc, self.url) from exc
+        if not self.opened:
+            failure = self.stream.failure
+            error = _broken(failure, self.url) if failure is not None else None
+            if error is None:
+                error = ConnectError(f"{self.url} closed the connection during the handshake")
+            raise error from failure
+
+
+def _handshake_failed(exc: Exception, url: str) -> ConnectError:
+    mapped = map_connect_error(exc, url)
+    if mapped is not None:
+        return mapped
+    # trio-websocket raises h11's complaint about the rejection it then tries to send; what
+    # was wrong with the reply is the wsproto error being handled at the time.
+    reason: BaseException = exc
+    context = exc.__context__
+    while context is not None:
+        if isinstance(context, wsproto.utilities.RemoteProtocolError):
+            reason = context
+            break
+        context = context.__context__
+    detail = str(reason) or type(reason).__name__
+    return ConnectError(f"WebSocket handshake with {url} failed: invalid reply ({detail})")
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The innermost cause of ``exc`` (trio wraps socket and TLS errors)."""
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    return exc
+
+
+def _broken(exc: BaseException, url: str) -> ConnectError | None:
+    """Our error for a transport that broke while opening ``url`` (None: not known)."""
+    root = _root(exc)
+    if isinstance(root, ssl.SSLCertVerificationError):
+        detail = root.verify_message or root.reason or str(root)
+        return TlsCertificateError(f"TLS certificate of {url} not accepted: {detail}")
+    if isinstance(root, ssl.SSLError):
+        return ConnectError(f"TLS handshake with {url} failed: {root.reason or root}")
+    if isinstance(root, ConnectionResetError):
+        return ConnectError(f"{url} reset the connection during the handshake")
+    if isinstance(root, OSError):
+        return ConnectError(f"connection to {url} failed: {root.strerror or root}")
+    return None
 
 
 def tls_connector(ssl_context: ssl.SSLContext) -> Connector:
@@ -121,12 +247,13 @@ def map_connect_error(exc: BaseException, url: str) -> ConnectError | None:
         return ConnectError(f"WebSocket handshake with {url} failed")
     if isinstance(exc, trio_websocket.ConnectionClosed):
         return ConnectError(f"{url} closed the connection during the handshake")
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-        return ConnectError(f"TLS with {url} failed: {exc}")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError | ConnectionResetError):
+        return _broken(exc, url)
     if isinstance(exc, OSError):
         return ConnectError(f"cannot connect to {url}: {exc.strerror or exc}")
     if isinstance(exc, trio.BrokenResourceError | trio.ClosedResourceError):
-        return ConnectError(f"connection to {url} broke during the handshake")
+        known = _broken(exc, url)
+        return known or ConnectError(f"connection to {url} broke during the handshake")
     return None
 
 

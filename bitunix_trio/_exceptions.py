@@ -49,6 +49,7 @@ __all__ = [
     "RestError",
     "StreamFailed",
     "SubscriptionRejected",
+    "TlsCertificateError",
     "TransportError",
     "UsageError",
 ]
@@ -76,6 +77,16 @@ class TransportError(BitunixError):
 
 class ConnectError(TransportError):
     """A connection (TCP, TLS or the WebSocket handshake) could not be opened."""
+
+
+class TlsCertificateError(ConnectError):
+    """The server's TLS certificate could not be verified (unknown CA, expired, wrong host
+    name).
+
+    Raised at once from the first connect (the configuration, an ``ssl_context``, or the
+    network path is wrong: a TLS-intercepting proxy, say); on a later reconnect it is
+    retried like any other connect failure.
+    """
 
 
 class ConnectTimeout(ConnectError):

@@ -18,7 +18,9 @@ HTTP status other than 2xx                  :class:`RestError` with ``status`` (
 a body that is not JSON, or not a           :class:`RestError` with ``status``
 ``{code, data, msg}`` object
 ``httpx.ConnectTimeout``/``PoolTimeout``    :class:`ConnectTimeout` (nothing was sent)
-``httpx.ConnectError``                      :class:`ConnectError` (nothing was sent)
+``httpx.ConnectError``                      :class:`ConnectError` (nothing was sent);
+                                            :class:`TlsCertificateError` when the
+                                            server's certificate was not accepted
 a read/write timeout, or the per-request    :class:`TransportError` (the outcome is unknown)
 deadline expiring
 any other ``httpx.TransportError``          :class:`TransportError`
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import ssl
 from typing import Any
 
 import httpx
@@ -47,6 +50,7 @@ from ._exceptions import (
     ExchangeError,
     RateLimited,
     RestError,
+    TlsCertificateError,
     TransportError,
 )
 
@@ -217,6 +221,21 @@ def unwrap_envelope(status: int, content: bytes, method: str, path: str) -> Any:
     raise error_for_code(code, _envelope_message(payload, f"{where} failed"), status=status)
 
 
+def _certificate_failure(exc: BaseException) -> str | None:
+    """Why certificate verification failed, if that is what ``exc`` comes from."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        error = todo.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return error.verify_message or error.reason or str(error)
+        todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)
+    return None
+
+
 def translate_httpx_error(exc: httpx.HTTPError, method: str, path: str) -> BitunixError:
     """Map an httpx exception to the library's (the only place that knows httpx's tree)."""
     where = _where(method, path)
@@ -224,6 +243,11 @@ def translate_httpx_error(exc: httpx.HTTPError, method: str, path: str) -> Bitun
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return ConnectTimeout(f"{where}: timed out connecting to the exchange ({detail})")
     if isinstance(exc, httpx.ConnectError):
+        refused = _certificate_failure(exc)
+        if refused is not None:
+            return TlsCertificateError(
+                f"{where}: the exchange's TLS certificate was not accepted ({refused})"
+            )
         return ConnectError(f"{where}: could not connect to the exchange ({detail})")
     if isinstance(exc, httpx.TimeoutException):
         return TransportError(f"{where}: timed out waiting for the exchange; outcome unknown")

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import ssl
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
+from tls_proxy import open_tls_proxy
 
+from bitunix_trio._channels import Ticker
 from bitunix_trio._config import check_transport_url, is_loopback_host
-from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._exceptions import ConfigurationError, TlsCertificateError
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._rest import open_rest_client
+from bitunix_trio.testing import SimulatedExchange
 
 
 @pytest.fixture
@@ -118,3 +122,35 @@ async def test_ssl_context_must_be_one() -> None:
     with pytest.raises(ConfigurationError, match=r"ssl\.SSLContext"):
         async with open_rest_client(None, ssl_context="verify"):  # type: ignore[arg-type]
             pass
+
+
+@pytest.mark.loopback
+async def test_ssl_context_verifies_websocket_and_rest(sim: SimulatedExchange) -> None:
+    ws_port = urlsplit(sim.public_url).port
+    rest_port = urlsplit(sim.rest_url).port
+    assert ws_port is not None
+    assert rest_port is not None
+    async with open_tls_proxy(ws_port) as ws_proxy, open_tls_proxy(rest_port) as rest_proxy:
+        # Both proxies' certificates come from one private CA the client is told to trust.
+        rest_proxy.ca.configure_trust(context := ws_proxy.client_context())
+        options: dict[str, Any] = {
+            "credentials": sim.credentials,
+            "public_url": f"wss://127.0.0.1:{ws_proxy.port}/public/",
+            "private_url": f"wss://127.0.0.1:{ws_proxy.port}/private/",
+            "rest_url": f"https://127.0.0.1:{rest_proxy.port}",
+        }
+        async with (
+            open_bitunix_stream(**options, ssl_context=context) as stream,
+            stream.subscribe(Ticker("BTCUSDT")) as tickers,
+        ):
+            async for _ in tickers:
+                break
+            balance = await stream.rest.get_account()
+            assert balance is not None
+        # Without it, the system's trust store does not know the private CA.
+        with pytest.raises(TlsCertificateError, match="certificate"):
+            async with open_bitunix_stream(**options):
+                pass
+        async with open_rest_client(sim.credentials, options["rest_url"]) as rest:
+            with pytest.raises(TlsCertificateError, match="certificate"):
+                await rest.get_account()
