@@ -385,18 +385,28 @@ class ConnectionSlot:
         proto = self.proto
         while True:
             self._write_wake = wake = trio.Event()
-            frames = proto.pop_frames(trio.current_time())
-            for frame in frames:
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("%s: sending %s", self.name, _describe(frame))
-                try:
-                    await ws.send_message(frame)
-                except trio_websocket.ConnectionClosed as exc:
-                    raise connection_lost(exc) from None
+            lost = await self._send_frames(ws, proto.pop_frames(trio.current_time()))
+            if lost is not None:
+                # Raised here, outside the frame that held the frames (a login is a
+                # replayable credential), with no chained context.
+                raise lost
             if proto.timers_dirty:
                 self._timer_wake.set()
             with trio.move_on_at(proto.send_deadline()):
                 await wake.wait()
+
+    async def _send_frames(
+        self, ws: trio_websocket.WebSocketConnection, frames: Sequence[str]
+    ) -> ConnectionLost | None:
+        """Send ``frames`` in order; the reason the connection ended, if it did."""
+        for frame in frames:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s: sending %s", self.name, _describe(frame))
+            try:
+                await ws.send_message(frame)
+            except trio_websocket.ConnectionClosed as exc:
+                return connection_lost(exc)
+        return None
 
     async def _timer(self) -> None:
         proto = self.proto

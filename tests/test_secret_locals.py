@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Iterable, Iterator
+from typing import Any
 
+import httpx
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import (
     AuthenticationError,
     BitunixError,
     ConfigurationError,
+    ConnectionLost,
     TransportError,
 )
 from bitunix_trio._open import open_bitunix_stream
@@ -195,3 +200,46 @@ def test_walker_finds_a_captured_secret() -> None:
     with pytest.raises(AssertionError, match="holds"):
         assert_no_local_holds(info.value, [SECRET])
     assert os.environ  # (the environment itself is only read, never bound, by the library)
+
+
+class _LoginFails:
+    """A WebSocket whose peer is gone by the time the login frame is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def get_message(self) -> str:
+        await trio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async def send_message(self, message: str) -> None:
+        self.sent.append(message)
+        if '"op":"login"' in message:
+            raise trio_websocket.ConnectionClosed(trio_websocket.CloseReason(1006, None))
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_login_send_failure(autojump_clock: trio.testing.MockClock) -> None:
+    sockets: list[_LoginFails] = []
+
+    async def connector(nursery: trio.Nursery, url: str) -> Any:
+        sockets.append(_LoginFails())
+        return sockets[-1]
+
+    credentials = Credentials(API_KEY, SECRET)
+    with pytest.raises(ConnectionLost) as info:
+        async with open_bitunix_stream(
+            credentials,
+            connector=connector,
+            rest_transport=httpx.MockTransport(lambda request: httpx.Response(503)),
+            fallback_grace=None,
+            reconcile_interval=None,
+            reconcile_quiet_after=None,
+        ):
+            pass
+    login = next(m for s in sockets for m in s.sent if '"op":"login"' in m)
+    values = [str(v) for v in json.loads(login)["args"][0].values()]
+    assert API_KEY in values
+    assert_no_local_holds(info.value, [SECRET, login, *values])
