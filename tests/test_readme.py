@@ -73,6 +73,7 @@ class ReadmeBlock:
         self.monkeypatch.setenv("BITUNIX_SECRET_KEY", credentials.secret_key)
         keys = {"BitUnix": {"apiKey": credentials.api_key, "secretKey": credentials.secret_key}}
         (self.directory / "api_keys.json").write_text(json.dumps(keys))
+        (self.directory / "api_keys.json").chmod(0o600)  # as a credentials file should be
         # The recording the record-and-replay block replays, as `record --demo` made it.
         shutil.copy(RECORDING, self.directory / "demo.jsonl.gz")
         self.monkeypatch.chdir(self.directory)
