@@ -249,6 +249,33 @@ class BitunixStream:
             dropped=sum(c.statistics().dropped for c in channels),
         )
 
+    async def reconnect(self) -> None:
+        """Drop every open connection now and wait until each is back.
+
+        The sockets are aborted without a close handshake, as when the network drops
+        them; each connection then reconnects after its backoff delay, logs in again and
+        replays its subscriptions, exactly as after a real loss (subscribers see state
+        events only). Returns once every dropped connection is ready again; wrap the call
+        in ``trio.move_on_after`` to bound the wait. Raises
+        :class:`~bitunix_trio.StreamClosed` if the stream closes meanwhile.
+        """
+        async with self.state_events() as changes:
+            before = {slot: slot.reconnects for slot in self._pool.slots()}
+            dropped = [slot for slot in before if slot.drop("reconnect requested")]
+
+            def back() -> bool:
+                return all(
+                    slot.finished.is_set() or (slot.reconnects > before[slot] and slot.proto.ready)
+                    for slot in dropped
+                )
+
+            if back():
+                return
+            async for _ in changes:
+                if back():
+                    return
+        raise StreamClosed("the stream closed while reconnecting")
+
     # -- seams for REST degradation and recovery --------------------------------------------
 
     def _deliver(self, key: Key, value: object) -> int:

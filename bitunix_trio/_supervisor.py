@@ -196,6 +196,14 @@ class ConnectionSlot:
         else:
             self._run_scope.cancel()
 
+    def drop(self, reason: str) -> bool:
+        """Abort the open socket (no close handshake) as if it had been lost, so the slot
+        reconnects as after any loss; False when no socket is open (nothing to drop)."""
+        if self._tasks_scope is None or self._closing:
+            return False
+        self._record(ConnectionLost(None, reason))
+        return True
+
     def release_waiters(self) -> None:
         """Let every subscribe() waiting for a verdict on this slot go on."""
         for event in self.verdicts.values():
