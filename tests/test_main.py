@@ -1,4 +1,4 @@
-"""``python -m bitunix_trio``: the command dispatcher."""
+"""``bitunix-trio`` / ``python -m bitunix_trio``: the command dispatcher."""
 
 from __future__ import annotations
 
@@ -7,15 +7,36 @@ import sys
 
 import pytest
 
+from bitunix_trio import __version__
 from bitunix_trio.__main__ import main
+from bitunix_trio._cli import COMMANDS
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "watch SYMBOL" in out
+    assert "check [public|private|reconnect|all]" in out
     assert "sim [--port N]" in out
     assert "record SYMBOL" in out
+    assert "--version" in out
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    assert main([flag]) == 0
+    assert capsys.readouterr().out == f"bitunix-trio {__version__}\n"
+
+
+def test_version_through_python_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bitunix_trio", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"bitunix-trio {__version__}\n", "")
 
 
 def test_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,7 +44,7 @@ def test_unknown_command_is_an_error(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown command 'trade'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["watch", "sim", "record"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_each_command_has_help(command: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bitunix_trio", command, "--help"],
