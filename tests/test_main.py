@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import socket
 import subprocess
 import sys
 
@@ -55,3 +57,22 @@ def test_each_command_has_help(command: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"python -m bitunix_trio {command}" in done.stdout
+
+
+@pytest.mark.loopback
+# hypercorn leaves the socket whose bind failed to the garbage collector: collected here
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(("option", "name"), [("--port", "WebSocket"), ("--rest-port", "REST")])
+def test_sim_on_a_busy_port_names_the_port(
+    capsys: pytest.CaptureFixture[str], option: str, name: str
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["sim", option, str(port)]) == 1
+        gc.collect()
+    out = capsys.readouterr()
+    assert (
+        out.err
+        == f"error: cannot listen on 127.0.0.1, port {port} ({name}): Address already in use\n"
+    )
+    assert "Stopped." not in out.out

@@ -7,6 +7,7 @@ printing them is harmless), then serves any client pointed at them.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -108,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         trio.run(serve)
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # a port in use, an address that is not ours
+        ports = {"WebSocket": options.port, "REST": options.rest_port}
+        sys.stderr.write(f"error: {_listen_failure(options.host, ports, exc)}\n")
+        return 1
     except BaseExceptionGroup as group:
         interrupted, rest = group.split(KeyboardInterrupt)
         if interrupted is None or rest is not None:
@@ -117,3 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print("Stopped.", flush=True)
     return 0
+
+
+def _listen_failure(host: str, ports: dict[str, int], exc: OSError) -> str:
+    """One line for a failure to listen: the busy port(s), found by trying them again."""
+    busy = []
+    for name, port in ports.items():
+        if port:
+            try:
+                with socket.create_server((host, port)):
+                    pass
+            except OSError:
+                busy.append(f"port {port} ({name})")
+    where = f"{host}, {' and '.join(busy)}" if busy else host
+    return f"cannot listen on {where}: {exc.strerror or exc}"
