@@ -258,10 +258,16 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--live", action="store_true", help="trade on the real exchange")
     args = parser.parse_args(argv)
     config = GridConfig(args.symbol.upper(), args.levels, args.step, args.qty)
+    if args.live:
+        try:
+            credentials = bt.Credentials.from_env()
+        except bt.ConfigurationError as exc:
+            # One line, no traceback: the keys are missing, not the code broken.
+            raise SystemExit(f"{parser.prog}: --live trades with your API keys: {exc}") from None
 
     async with AsyncExitStack() as stack:
         if args.live:
-            options: dict[str, Any] = {"credentials": bt.Credentials.from_env()}
+            options: dict[str, Any] = {"credentials": credentials}
         else:
             from bitunix_trio.testing import open_simulated_exchange
 

@@ -155,3 +155,27 @@ async def test_grid_bot_over_loopback_while_offline(sim: SimulatedExchange) -> N
         check_against_the_exchange(sim, bot)
     assert [(f.price, f.source) for f in bot.fills] == [(top, DataSource.RECOVERED)]
     assert len(bot.open) == 4
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing"),
+    [
+        ({}, "environment variables BITUNIX_API_KEY and BITUNIX_SECRET_KEY are not set"),
+        ({"BITUNIX_API_KEY": "some-api-key"}, "environment variable BITUNIX_SECRET_KEY is not"),
+    ],
+)
+async def test_live_without_keys_is_one_line_naming_the_variables(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], missing: str
+) -> None:
+    monkeypatch.delenv("BITUNIX_API_KEY", raising=False)
+    monkeypatch.delenv("BITUNIX_SECRET_KEY", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_info:
+        await grid_bot.main(["--live"])
+    message = exit_info.value.code
+    assert isinstance(message, str)  # printed as one line on stderr, exit status 1
+    assert "\n" not in message
+    assert message.startswith(f"{sys.argv[0].rsplit('/', 1)[-1]}: --live trades with your API")
+    assert missing in message
+    assert exit_info.value.__suppress_context__  # no chained traceback either
