@@ -56,6 +56,9 @@ def test_check_demo_in_memory_has_one_timed_line_per_check() -> None:
     for line in checks:
         assert line.startswith("ok    "), line
         assert " s  " in line, line  # the timing
+    for line in checks[1:10]:  # the simulated exchange pushes every 310 ms
+        assert "   0.310 s  " in line, line
+    assert " @ " in next(x for x in checks if " trades " in x)
     book15 = next(line for line in checks if " book 15 " in line)
     assert "15+15 levels" in book15
     assert "available 10000 USDT, 0 open positions" in next(x for x in checks if "account" in x)

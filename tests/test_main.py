@@ -6,12 +6,15 @@ import gc
 import socket
 import subprocess
 import sys
+from functools import partial
 
 import pytest
+import trio
 
-from bitunix_trio import __version__
+from bitunix_trio import ConnectError, __version__
 from bitunix_trio.__main__ import main
 from bitunix_trio._cli import COMMANDS
+from bitunix_trio._cli._common import CommandFailed, run_command
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,3 +79,33 @@ def test_sim_on_a_busy_port_names_the_port(
         == f"error: cannot listen on 127.0.0.1, port {port} ({name}): Address already in use\n"
     )
     assert "Stopped." not in out.out
+
+
+async def _fails_in_a_nursery(exc: BaseException) -> None:
+    async def fail() -> None:
+        raise exc
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(fail)
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "err"),
+    [
+        (ConnectError("cannot connect to wss://x/public/: Network is unreachable"), 1,
+         "error: cannot connect to wss://x/public/: Network is unreachable\n"),
+        (CommandFailed("every subscription ended"), 1, "error: every subscription ended\n"),
+        (KeyboardInterrupt(), 130, ""),
+    ],
+)  # fmt: skip
+def test_expected_failures_are_one_line_even_from_a_nursery(
+    capsys: pytest.CaptureFixture[str], exc: BaseException, code: int, err: str
+) -> None:
+    assert run_command(partial(_fails_in_a_nursery, exc)) == code
+    assert capsys.readouterr().err == err
+
+
+def test_a_bug_keeps_its_traceback() -> None:
+    with pytest.raises(BaseExceptionGroup) as info:
+        run_command(partial(_fails_in_a_nursery, ZeroDivisionError("bug")))
+    assert info.group_contains(ZeroDivisionError)

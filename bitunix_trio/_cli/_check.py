@@ -53,7 +53,7 @@ from bitunix_trio._exceptions import (
     SubscriptionRejected,
     TransportError,
 )
-from bitunix_trio._models import OrderBookUpdate
+from bitunix_trio._models import OrderBookUpdate, Trade
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._stream import BitunixStream
 
@@ -112,7 +112,9 @@ def _describe(value: Any) -> str | None:
         return (
             f"{len(value.bids)}+{len(value.asks)} levels, bid {bid and bid[0]} ask {ask and ask[0]}"
         )
-    for name in ("last_price", "mark_price", "close", "price"):
+    if isinstance(value, Trade):
+        return f"{value.side.name} {value.qty} @ {value.price}"
+    for name in ("last_price", "mark_price", "close"):
         if hasattr(value, name):
             return f"{name.replace('_', ' ')} {getattr(value, name)}"
     return type(value).__name__  # pragma: no cover - every public value has one of those
