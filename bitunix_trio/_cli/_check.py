@@ -310,7 +310,8 @@ async def check(
     Arguments:
         symbol: the symbol whose channels are checked.
         stream_options: keyword arguments of ``open_bitunix_stream`` (URLs, connector...)
-            other than ``credentials`` (default: the real exchange).
+            other than ``credentials`` (default: the real exchange); REST polling while
+            the WebSocket is down is off unless ``fallback_grace`` is given.
         load_credentials: gives the API keys of the private checks (raises
             :class:`~bitunix_trio.ConfigurationError` when there are none).
         wait: seconds each check waits for its data.
@@ -321,6 +322,8 @@ async def check(
         raise ConfigurationError(f"unknown check {which!r}; choose from {', '.join(CHECKS)}, all")
     options = dict(stream_options or {})
     options.pop("credentials", None)
+    # What is checked is the WebSocket: no REST polling standing in for a channel.
+    options.setdefault("fallback_grace", None)
     symbol = symbol.strip().upper()
     print_fn(f"checking {', '.join(groups)} on {where} with {symbol}")
     run = _Run(print_fn)
