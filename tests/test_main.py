@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
@@ -109,3 +110,18 @@ def test_a_bug_keeps_its_traceback() -> None:
     with pytest.raises(BaseExceptionGroup) as info:
         run_command(partial(_fails_in_a_nursery, ZeroDivisionError("bug")))
     assert info.group_contains(ZeroDivisionError)
+
+
+def test_the_console_script() -> None:
+    script = Path(sys.executable).parent / "bitunix-trio"
+    if not script.exists():  # pragma: no cover - the package is not installed here
+        pytest.skip("the bitunix-trio script is not installed next to this Python")
+    version = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (version.returncode, version.stdout) == (0, f"bitunix-trio {__version__}\n")
+    usage = subprocess.run(
+        [str(script), "check", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert usage.returncode == 0
+    assert usage.stdout.startswith("usage: bitunix-trio check ")
