@@ -28,6 +28,7 @@ from ._exceptions import (
     ConnectTimeout,
     TlsCertificateError,
 )
+from ._text import printable
 
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
@@ -294,7 +295,7 @@ def connection_lost(exc: trio_websocket.ConnectionClosed) -> ConnectionLost:
     if reason is None:
         return ConnectionLost(None)
     if reason.reason:
-        return ConnectionLost(reason.code, f"WebSocket disconnected: {reason.reason}")
+        return ConnectionLost(reason.code, f"WebSocket disconnected: {printable(reason.reason)}")
     return ConnectionLost(reason.code)
 
 

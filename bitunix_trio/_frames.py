@@ -39,6 +39,7 @@ from ._models import (
     Trade,
     fast_init,
 )
+from ._numbers import MAX_TIME_MS
 from ._wire import PUSH_PARSERS
 from ._wire_encode import to_wire
 from ._wire_fast import ENVELOPE, FAST_PARSERS
@@ -260,6 +261,8 @@ def _decode_push(obj: dict[str, Any], text: str | bytes) -> ServerFrame:
     ts = obj.get("ts")
     if type(ts) is not int:
         return Malformed(_keep(text), f"{channel}: ts must be an integer")
+    if not 0 <= ts <= MAX_TIME_MS:
+        return Malformed(_keep(text), f"{channel}: ts is not a time between 1970 and 9999 in ms")
     symbol = obj.get("symbol")
     if symbol is not None and type(symbol) is not str:
         return Malformed(_keep(text), f"{channel}: symbol must be a string")
@@ -313,6 +316,8 @@ def decode(text: str | bytes) -> ServerFrame:
         return _decode(text)
     symbol = envelope.symbol
     ts = envelope.ts
+    if not 0 <= ts <= MAX_TIME_MS:
+        return _decode(text)
     try:
         items = parse(symbol, ts, envelope.data)
     except _BAD_INPUT:

@@ -36,6 +36,9 @@ from ._enums import TimeInForce as TimeInForce
 from ._enums import UpdateEvent as UpdateEvent
 from ._enums import _ParsingEnum as _ParsingEnum
 from ._exceptions import RemoteProtocolError
+from ._numbers import MAX_EXPONENT as _MAX_EXP
+from ._numbers import MAX_NUMBER_CHARS as _MAX_CHARS
+from ._numbers import number as _number
 
 __all__ = [
     "KLINE_INTERVALS",
@@ -97,46 +100,53 @@ KLINE_INTERVALS: dict[str, int] = {
 # Wire numbers (here rather than in _wire because order books convert their levels lazily)
 
 
-def _dec(value: object) -> Decimal:
-    """A wire number (string, int, float or Decimal) as a finite Decimal."""
-    cls = type(value)
-    if cls is str:
-        d = Decimal(value)  # type: ignore[arg-type]
-    elif cls is int:
-        return Decimal(value)  # type: ignore[arg-type]
-    elif cls is float:
-        d = Decimal(repr(value))
-    elif cls is Decimal:
-        d = value  # type: ignore[assignment]
-    else:
-        raise TypeError(f"expected a number or numeric string, not {cls.__name__}")
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return d
+def _dec(value: object, field: str = "number", *, signed: bool = True) -> Decimal:
+    """A wire number (string, int, float or Decimal) as a bounded, finite Decimal (see
+    :mod:`bitunix_trio._numbers`); ``signed=False`` also refuses negative values."""
+    return _number(value, field, signed=signed)
+
+
+def _udec(value: object, field: str = "number") -> Decimal:
+    """A wire number that cannot be negative (a price, a quantity, a volume)."""
+    return _number(value, field, signed=False)
 
 
 def to_levels(raw: Sequence[Sequence[Any]]) -> tuple[Level, ...]:
     """Book levels ``[[price, qty], ...]`` -> ``((Decimal, Decimal), ...)``.
 
-    Empty levels (``["", ""]``, sent for unknown symbols) are dropped. Raises ValueError,
-    TypeError or ``decimal.InvalidOperation`` on anything else that is not a pair of finite
-    numbers.
+    Empty levels (``["", ""]``, sent for unknown symbols) are dropped. Raises ValueError
+    (:class:`~bitunix_trio._numbers.NumberRefused`), TypeError or
+    ``decimal.InvalidOperation`` on anything else that is not a pair of bounded, finite,
+    non-negative numbers.
     """
     if not isinstance(raw, list | tuple):
         raise TypeError(f"book side must be a list, not {type(raw).__name__}")
     out: list[Level] = []
     append = out.append
     for price, qty in raw:
-        # Fast path: both strings (as the exchange sends them), finite, non-empty.
-        if price.__class__ is str and qty.__class__ is str and price and qty:
+        # Fast path: both short strings (as the exchange sends them), finite, non-negative,
+        # of a sane magnitude.
+        if (
+            price.__class__ is str
+            and qty.__class__ is str
+            and 0 < len(price) <= _MAX_CHARS
+            and 0 < len(qty) <= _MAX_CHARS
+        ):
             p = Decimal(price)
             q = Decimal(qty)
-            if p.is_finite() and q.is_finite():
+            if (
+                p.is_finite()
+                and q.is_finite()
+                and -_MAX_EXP <= p.adjusted() <= _MAX_EXP
+                and -_MAX_EXP <= q.adjusted() <= _MAX_EXP
+                and not p.is_signed()
+                and not q.is_signed()
+            ):
                 append((p, q))
                 continue
         if price == "" or qty == "":
             continue
-        append((_dec(price), _dec(qty)))
+        append((_number(price, "price", signed=False), _number(qty, "qty", signed=False)))
     return tuple(out)
 
 

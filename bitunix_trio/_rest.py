@@ -98,6 +98,7 @@ from ._rest_args import (
     place_order_body,
     time_ms,
 )
+from ._rest_core import DEFAULT_MAX_BODY_BYTES
 from ._rest_hints import RULE_CODES, UNKNOWN_SYMBOL_CODES, rules_hint, symbol_hint
 from ._rest_limits import rest_limiters
 from ._rest_session import RestSession, logger
@@ -616,6 +617,7 @@ async def open_rest_client(
     rng: random.Random | None = None,
     ssl_context: ssl.SSLContext | None = None,
     allow_insecure_transport: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> AsyncIterator[BitunixRestClient]:
     """Open a REST client for the block's lifetime (closing its connections at the end).
 
@@ -645,6 +647,8 @@ async def open_rest_client(
             verification. Signed requests can then be read, and replayed, on the way.
             With your own ``transport`` the URL is not checked: the transport decides how
             bytes travel.
+        max_body_bytes: the longest reply body read (4 MiB); a longer one is refused with
+            :class:`RestError` as soon as it passes the limit, unread.
     """
     check_client_options(
         credentials=credentials,
@@ -658,6 +662,7 @@ async def open_rest_client(
     if transport is None:
         check_transport_url(base_url, "base_url", allow_insecure_transport=allow_insecure_transport)
     verify = check_ssl_context(ssl_context, allow_insecure_transport=allow_insecure_transport)
+    check_int("max_body_bytes", max_body_bytes, low=1024)
     base_url = base_url.rstrip("/")
     limiters = rest_limiters(
         credentials,
@@ -688,5 +693,6 @@ async def open_rest_client(
             public_limiter=limiters.public,
             clock=clock,
             rng=rng,
+            max_body_bytes=max_body_bytes,
         )
         yield BitunixRestClient(session, base_url)

@@ -26,6 +26,7 @@ from ._credentials import Credentials
 from ._exceptions import ConfigurationError
 from ._models import KLINE_INTERVALS, OrderType, PriceType, Side, StopType, TimeInForce
 from ._models import _ParsingEnum as ParsingEnum
+from ._numbers import MAX_EXPONENT, MAX_INT, MAX_NUMBER_CHARS, MAX_TIME_MS, shown
 
 __all__ = [
     "CLIENT_ID_PREFIX",
@@ -84,8 +85,9 @@ _E = TypeVar("_E", bound=ParsingEnum)
 
 def decimal_text(name: str, value: object, *, positive: bool = True) -> str:
     """``value`` as the plain decimal text the exchange expects (``"0.0001"``, never
-    ``"1E-4"``); refuses floats, non-numbers, NaN, infinities and (by default) zero or
-    negative values."""
+    ``"1E-4"``); refuses floats, non-numbers, NaN, infinities, texts longer than
+    :data:`~bitunix_trio._numbers.MAX_NUMBER_CHARS` characters, magnitudes outside
+    ``1e-MAX_EXPONENT`` to ``1e+MAX_EXPONENT`` and (by default) zero or negative values."""
     if isinstance(value, float):
         raise ConfigurationError(
             f"{name} must be a Decimal or a str, not a float ({value!r}): floats cannot "
@@ -94,14 +96,25 @@ def decimal_text(name: str, value: object, *, positive: bool = True) -> str:
         )
     if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
         raise ConfigurationError(f"{name} must be a Decimal or a str, got {type(value).__name__}")
+    if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_CHARS:
+        raise ConfigurationError(
+            f"{name} is longer than {MAX_NUMBER_CHARS} characters: {shown(value)}"
+        )
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        raise ConfigurationError(f"{name} is out of range: {shown(value)}")
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)
     except (InvalidOperation, ValueError):
-        raise ConfigurationError(f"{name} is not a decimal number: {value!r}") from None
+        raise ConfigurationError(f"{name} is not a decimal number: {shown(value)}") from None
     if not number.is_finite():
-        raise ConfigurationError(f"{name} must be finite, got {value!r}")
+        raise ConfigurationError(f"{name} must be finite, got {shown(value)}")
     if positive and number <= 0:
-        raise ConfigurationError(f"{name} must be greater than zero, got {value!r}")
+        raise ConfigurationError(f"{name} must be greater than zero, got {shown(value)}")
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise ConfigurationError(
+            f"{name} is out of range (its magnitude must lie between 1e-{MAX_EXPONENT} and "
+            f"1e+{MAX_EXPONENT}): {shown(value)}"
+        )
     text = format(number, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -233,8 +246,8 @@ def time_ms(name: str, value: object) -> int | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ConfigurationError(f"{name} must be an aware datetime (with a tzinfo)")
-        return int(value.timestamp() * 1000)
-    return check_int(name, value, low=0)
+        return check_int(name, int(value.timestamp() * 1000), low=0, high=MAX_TIME_MS)
+    return check_int(name, value, low=0, high=MAX_TIME_MS)
 
 
 def new_client_id(rng: random.Random | None = None) -> str:

@@ -16,7 +16,9 @@ any other non-zero ``code``                 :class:`ExchangeError` with ``code``
 HTTP status other than 2xx                  :class:`RestError` with ``status`` (and ``code``
                                             when the body still is an envelope)
 a body that is not JSON, or not a           :class:`RestError` with ``status``
-``{code, data, msg}`` object
+``{code, data, msg}`` object, or nested
+too deeply to parse
+a body longer than ``max_body_bytes``       :class:`RestError` naming the limit
 ``httpx.ConnectTimeout``/``PoolTimeout``    :class:`ConnectTimeout` (nothing was sent)
 ``httpx.ConnectError``                      :class:`ConnectError` (nothing was sent);
                                             :class:`TlsCertificateError` when the
@@ -36,7 +38,9 @@ from __future__ import annotations
 import json
 import math
 import ssl
-from typing import Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any, cast
 
 import httpx
 import trio
@@ -53,14 +57,17 @@ from ._exceptions import (
     TlsCertificateError,
     TransportError,
 )
+from ._text import printable
 
 __all__ = [
     "AUTH_CODES",
+    "DEFAULT_MAX_BODY_BYTES",
     "NS_PER_SECOND",
     "RATE_LIMIT_CODES",
     "Bucket",
     "RateLimiter",
     "error_for_code",
+    "read_body",
     "translate_httpx_error",
     "unwrap_envelope",
 ]
@@ -75,6 +82,10 @@ NOT_FOUND_CODE = 404
 _SNIPPET = 120
 #: Nanoseconds per second (limiter slot times are integer nanoseconds).
 NS_PER_SECOND = 1_000_000_000
+
+#: The largest REST reply body read by default (the biggest real replies, the full book of
+#: a busy symbol or 200 klines, are well under 1 MiB).
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class RateLimiter:
@@ -182,7 +193,7 @@ def _envelope_message(payload: dict[str, Any], default: str) -> str:
     for key in ("msg", "message"):
         value = payload.get(key)
         if isinstance(value, str) and value:
-            return value
+            return printable(value)
     return default
 
 
@@ -194,7 +205,7 @@ def unwrap_envelope(status: int, content: bytes, method: str, path: str) -> Any:
     if content:
         try:
             payload = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             pass
         else:
             parsed = True
@@ -234,6 +245,33 @@ def _certificate_failure(exc: BaseException) -> str | None:
             return error.verify_message or error.reason or str(error)
         todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)
     return None
+
+
+async def read_body(response: httpx.Response, limit: int, method: str, path: str) -> bytes:
+    """The body of a streamed reply, refused with :class:`RestError` as soon as it is
+    longer than ``limit`` bytes (decoded: a compressed body counts at its full size)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+        raise _too_long(response.status_code, limit, method, path)
+    chunks: list[bytes] = []
+    size = 0
+    # Closed at once when the limit is passed (httpx's inner raw-bytes generator is then
+    # dropped unexhausted, which Trio reports as a ResourceWarning: ignored by default).
+    async with aclosing(cast("AsyncGenerator[bytes, None]", response.aiter_bytes())) as body:
+        async for chunk in body:
+            size += len(chunk)
+            if size > limit:
+                raise _too_long(response.status_code, limit, method, path)
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_long(status: int, limit: int, method: str, path: str) -> RestError:
+    return RestError(
+        f"{_where(method, path)} answered a body longer than max_body_bytes={limit}; "
+        "refused unread",
+        status,
+    )
 
 
 def translate_httpx_error(exc: httpx.HTTPError, method: str, path: str) -> BitunixError:

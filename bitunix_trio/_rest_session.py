@@ -28,8 +28,15 @@ from ._exceptions import (
     TransportError,
 )
 from ._rest_args import new_client_id
-from ._rest_core import RateLimiter, translate_httpx_error, unwrap_envelope
+from ._rest_core import (
+    DEFAULT_MAX_BODY_BYTES,
+    RateLimiter,
+    read_body,
+    translate_httpx_error,
+    unwrap_envelope,
+)
 from ._signing import compact_json, new_nonce, now_ms, query_values, rest_headers
+from ._text import printable
 
 __all__ = ["RETRY_STATUSES", "RestSession", "logger"]
 
@@ -65,6 +72,7 @@ class RestSession:
         public_limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.http = http
         self.credentials = credentials
@@ -77,6 +85,7 @@ class RestSession:
         self.public_limiter = limiter if public_limiter is None else public_limiter
         self.clock = clock
         self.rng = rng
+        self.max_body_bytes = max_body_bytes
 
     # ------------------------------------------------------------------ small helpers
 
@@ -99,7 +108,7 @@ class RestSession:
             return parser(*args)
         except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError) as exc:
             raise RestError(
-                f"{where}: unexpected reply ({type(exc).__name__}: {exc})", status=200
+                f"{where}: unexpected reply ({type(exc).__name__}: {printable(exc)})", status=200
             ) from exc
 
     # ------------------------------------------------------------------ sending
@@ -198,21 +207,25 @@ class RestSession:
             method, path, query, text if body is not None else None, signed
         )
         started = trio.current_time()
-        response: httpx.Response | None = None
+        status = 0
+        content: bytes | None = None
+        # The deadline covers the whole reply, body included; the body is read in chunks
+        # and refused as soon as it grows past max_body_bytes.
         with trio.move_on_after(self.timeout if self.timeout is not None else float("inf")):
             try:
-                response = await self.http.send(request)
+                response = await self.http.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    content = await read_body(response, self.max_body_bytes, method, path)
+                finally:
+                    await response.aclose()
             except httpx.HTTPError as exc:
                 raise translate_httpx_error(exc, method, path) from exc
-        if response is None:
+        if content is None:
             raise TransportError(
                 f"{method} {path}: no reply within {self.timeout} s; outcome unknown"
             )
         logger.debug(
-            "%s %s -> HTTP %d in %.3f s",
-            method,
-            path,
-            response.status_code,
-            trio.current_time() - started,
+            "%s %s -> HTTP %d in %.3f s", method, path, status, trio.current_time() - started
         )
-        return unwrap_envelope(response.status_code, response.content, method, path)
+        return unwrap_envelope(status, content, method, path)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._models import DataSource, MarginMode, OrderType, PositionMode, PositionSide, Side
+from ._numbers import check_int, check_time_ms, number
 
 __all__ = [
     "AccountTrade",
@@ -49,15 +50,12 @@ __all__ = [
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _dec(value: object) -> Decimal | None:
+def _dec(value: object, field: str = "number") -> Decimal | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
+    if isinstance(value, bool):
+        raise TypeError(f"{field}: expected a number, got bool")
+    return number(value, field)
 
 
 def _opt_str(value: object) -> str | None:
@@ -68,15 +66,15 @@ def _opt_str(value: object) -> str | None:
     return str(value)
 
 
-def _opt_int(value: object) -> int | None:
+def _opt_int(value: object, field: str = "integer") -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
-    return int(value)
+        raise TypeError(f"{field}: expected an integer, got {type(value).__name__}")
+    return check_int(value.strip() if isinstance(value, str) else value, field)
 
 
-def _opt_ms(value: object) -> int | None:
+def _opt_ms(value: object, field: str = "time") -> int | None:
     """A millisecond time (int or digit string) or an ISO-8601 string, as ms."""
     if value is None or value == "":
         return None
@@ -85,8 +83,9 @@ def _opt_ms(value: object) -> int | None:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return (moment - _EPOCH) // timedelta(milliseconds=1)
-    return _opt_int(value)
+        return check_time_ms((moment - _EPOCH) // timedelta(milliseconds=1), field)
+    ms = _opt_int(value, field)
+    return None if ms is None else check_time_ms(ms, field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +215,7 @@ def parse_cancel_result(data: Mapping[str, Any] | None) -> CancelResult:
         CancelFailure(
             _opt_str(row.get("orderId")),
             _opt_str(row.get("clientId")),
-            _opt_int(row.get("errorCode")),
+            _opt_int(row.get("errorCode"), "errorCode"),
             str(row.get("errorMsg") or row.get("errorMessage") or ""),
         )
         for row in data.get("failureList") or ()
@@ -234,18 +233,18 @@ def parse_trading_pair(row: Mapping[str, Any], ts: int) -> TradingPair:
         base=_opt_str(row.get("base")),
         quote=_opt_str(row.get("quote")),
         status=_opt_str(row.get("symbolStatus")),
-        min_trade_volume=_dec(row.get("minTradeVolume")),
-        max_limit_order_volume=_dec(row.get("maxLimitOrderVolume")),
-        max_market_order_volume=_dec(row.get("maxMarketOrderVolume")),
-        base_precision=_opt_int(row.get("basePrecision")),
-        quote_precision=_opt_int(row.get("quotePrecision")),
-        min_leverage=_opt_int(row.get("minLeverage")),
-        max_leverage=_opt_int(row.get("maxLeverage")),
-        default_leverage=_opt_int(row.get("defaultLeverage")),
+        min_trade_volume=_dec(row.get("minTradeVolume"), "minTradeVolume"),
+        max_limit_order_volume=_dec(row.get("maxLimitOrderVolume"), "maxLimitOrderVolume"),
+        max_market_order_volume=_dec(row.get("maxMarketOrderVolume"), "maxMarketOrderVolume"),
+        base_precision=_opt_int(row.get("basePrecision"), "basePrecision"),
+        quote_precision=_opt_int(row.get("quotePrecision"), "quotePrecision"),
+        min_leverage=_opt_int(row.get("minLeverage"), "minLeverage"),
+        max_leverage=_opt_int(row.get("maxLeverage"), "maxLeverage"),
+        default_leverage=_opt_int(row.get("defaultLeverage"), "defaultLeverage"),
         default_margin_mode=_opt_str(row.get("defaultMarginMode")),
-        min_buy_price_offset=_dec(row.get("minBuyPriceOffset")),
-        max_sell_price_offset=_dec(row.get("maxSellPriceOffset")),
-        price_protect_scope=_dec(row.get("priceProtectScope")),
+        min_buy_price_offset=_dec(row.get("minBuyPriceOffset"), "minBuyPriceOffset"),
+        max_sell_price_offset=_dec(row.get("maxSellPriceOffset"), "maxSellPriceOffset"),
+        price_protect_scope=_dec(row.get("priceProtectScope"), "priceProtectScope"),
         ts=ts,
     )
 
@@ -259,17 +258,17 @@ def parse_funding_rate(data: Mapping[str, Any] | Sequence[Any], ts: int) -> Fund
     if not isinstance(data, Mapping):
         raise TypeError("funding rate data must be an object")
     symbol = _opt_str(data["symbol"])
-    rate = _dec(data["fundingRate"])
+    rate = _dec(data["fundingRate"], "fundingRate")
     if symbol is None or rate is None:
         raise ValueError("funding rate row without symbol or fundingRate")
     return FundingRate(
         symbol=symbol,
         funding_rate=rate,
-        mark_price=_dec(data.get("markPrice")),
-        last_price=_dec(data.get("lastPrice")),
-        index_price=_dec(data.get("indexPrice")),
-        next_funding_ms=_opt_ms(data.get("nextFundingTime")),
-        funding_interval_hours=_opt_int(data.get("fundingInterval")),
+        mark_price=_dec(data.get("markPrice"), "markPrice"),
+        last_price=_dec(data.get("lastPrice"), "lastPrice"),
+        index_price=_dec(data.get("indexPrice"), "indexPrice"),
+        next_funding_ms=_opt_ms(data.get("nextFundingTime"), "nextFundingTime"),
+        funding_interval_hours=_opt_int(data.get("fundingInterval"), "fundingInterval"),
         ts=ts,
     )
 
@@ -306,7 +305,7 @@ def page_total(data: Any) -> int | None:
     total = data.get("total") if isinstance(data, dict) else None
     if total is None or total == "":
         return None
-    return int(str(total))
+    return check_int(total, "total", signed=False)
 
 
 def _req_str(value: object, what: str) -> str:

@@ -62,6 +62,7 @@ from ._exceptions import (
 )
 from ._frames import PRIVATE_CHANNELS, Push, decode
 from ._protocol import ConnectionProtocol
+from ._text import printable
 
 if TYPE_CHECKING:
     from ._stream import BitunixStream
@@ -454,10 +455,11 @@ class ConnectionSlot:
                 self._settle(event.keys)
             elif kind is SubscriptionRefused:
                 assert isinstance(event, SubscriptionRefused)
-                logger.warning("%s: subscription refused: %s", self.name, event.message)
+                message = printable(event.message)
+                logger.warning("%s: subscription refused: %s", self.name, message)
                 for key in event.keys:
-                    self.refusals[key] = event.message
-                self.stream._slot_refused(self, event.keys, event.message)
+                    self.refusals[key] = message
+                self.stream._slot_refused(self, event.keys, message)
                 self._settle(event.keys)
             elif kind is SubscriptionStale:
                 assert isinstance(event, SubscriptionStale)
@@ -469,18 +471,20 @@ class ConnectionSlot:
             elif kind is LoginFailed:
                 assert isinstance(event, LoginFailed)
                 text = "Authentication failed"
-                raise AuthenticationError(f"{text}: {event.message}" if event.message else text)
+                raise AuthenticationError(
+                    f"{text}: {printable(event.message)}" if event.message else text
+                )
             elif kind is BadFrame:
                 assert isinstance(event, BadFrame)
                 logger.warning(
                     "%s: ignoring a bad frame (%s): %.100r",
                     self.name,
-                    event.frame.reason,
+                    printable(event.frame.reason),
                     event.frame.text,
                 )
             elif kind is ExchangeMessage:
                 assert isinstance(event, ExchangeMessage)
-                logger.warning("%s: exchange says: %s", self.name, event.message)
+                logger.warning("%s: exchange says: %s", self.name, printable(event.message))
 
 
 def _describe(frame: str) -> str:

@@ -50,6 +50,10 @@ from ._models import (
     to_levels,
 )
 from ._models import _dec as _dec  # re-exported: the REST parsers use it too
+from ._models import _udec as _udec
+from ._numbers import NumberRefused, NumberTypeRefused, shown
+from ._numbers import check_int as _check_int
+from ._numbers import check_time_ms as _check_time_ms
 
 _E = TypeVar("_E", bound=_ParsingEnum)
 
@@ -72,6 +76,8 @@ def _opt_enum(cls: type[_E], value: object) -> _E | None:
 # Scalars
 
 _MS = timedelta(milliseconds=1)
+#: The longest time text accepted (an ISO-8601 time with nanoseconds and an offset is 35).
+_MAX_TIME_CHARS = 64
 
 
 def ms_to_datetime(ms: int) -> datetime:
@@ -128,42 +134,39 @@ def format_iso_datetime(dt: datetime, fraction_digits: int | None = None) -> str
     return f"{base}.{f'{dt.microsecond:06d}000'[:fraction_digits]}Z"
 
 
-def _time_ms(value: object) -> int:
-    """A time given as int ms, a decimal string of ms, or an ISO-8601 string -> int ms."""
+def _time_ms(value: object, field: str = "time") -> int:
+    """A time given as int ms, a decimal string of ms, or an ISO-8601 string -> int ms, in
+    the range :func:`~bitunix_trio._numbers.check_time_ms` accepts."""
     if type(value) is int:
-        return value
+        return _check_time_ms(value, field)
     if type(value) is str:
+        if len(value) > _MAX_TIME_CHARS:
+            raise NumberRefused(f"{field}: not a time: {shown(value)}")
         if value.isdigit():
-            return int(value)
-        return datetime_to_ms(parse_iso_datetime(value))
-    raise TypeError(f"time must be int or string, not {type(value).__name__}")
+            return _check_time_ms(int(value), field)
+        return _check_time_ms(datetime_to_ms(parse_iso_datetime(value)), field)
+    raise NumberTypeRefused(f"{field}: a time must be int or string, not {type(value).__name__}")
 
 
-def _opt_time_ms(value: object) -> int | None:
-    return None if value is None or value == "" else _time_ms(value)
+def _opt_time_ms(value: object, field: str = "time") -> int | None:
+    return None if value is None or value == "" else _time_ms(value, field)
 
 
-def _opt_dec(value: object) -> Decimal | None:
-    return None if value is None or value == "" else _dec(value)
+def _opt_dec(value: object, field: str = "number") -> Decimal | None:
+    return None if value is None or value == "" else _dec(value, field)
 
 
-def _int(value: object) -> int:
-    """An integer given as int or as a string (``"20"``, ``"20.0"``)."""
-    if type(value) is int:
-        return value
-    if type(value) is str:
-        try:
-            return int(value)
-        except ValueError:
-            d = _dec(value)
-            if d != d.to_integral_value():
-                raise ValueError(f"not an integer: {value!r}") from None
-            return int(d)
-    raise TypeError(f"expected an integer, not {type(value).__name__}")
+def _opt_udec(value: object, field: str = "number") -> Decimal | None:
+    return None if value is None or value == "" else _udec(value, field)
 
 
-def _opt_int(value: object) -> int | None:
-    return None if value is None or value == "" else _int(value)
+def _int(value: object, field: str = "integer", *, signed: bool = True) -> int:
+    """An integer given as int or as a string (``"20"``, ``"20.0"``), bounded."""
+    return _check_int(value, field, signed=signed)
+
+
+def _opt_int(value: object, field: str = "integer", *, signed: bool = True) -> int | None:
+    return None if value is None or value == "" else _int(value, field, signed=signed)
 
 
 def _str(value: object) -> str:
@@ -232,13 +235,13 @@ def parse_ticker(
     s = data.get("s") or symbol
     return TickerUpdate(
         _str(s),
-        _dec(data["la"]),
-        _dec(data["o"]),
-        _dec(data["h"]),
-        _dec(data["l"]),
-        _dec(data["b"]),
-        _dec(data["q"]),
-        _dec(data["r"]),
+        _udec(data["la"], "la"),
+        _udec(data["o"], "o"),
+        _udec(data["h"], "h"),
+        _udec(data["l"], "l"),
+        _udec(data["b"], "b"),
+        _udec(data["q"], "q"),
+        _dec(data["r"], "r"),
         ts,
         source,
     )
@@ -251,17 +254,17 @@ def parse_ticker_summary(
     get = data.get
     return TickerSummary(
         _str(get("s") or symbol),
-        _dec(data["la"]),
-        _dec(data["o"]),
-        _dec(data["h"]),
-        _dec(data["l"]),
-        _dec(data["b"]),
-        _dec(data["q"]),
-        _dec(data["r"]),
-        _opt_dec(get("bd")),
-        _opt_dec(get("ak")),
-        _opt_dec(get("bv")),
-        _opt_dec(get("av")),
+        _udec(data["la"], "la"),
+        _udec(data["o"], "o"),
+        _udec(data["h"], "h"),
+        _udec(data["l"], "l"),
+        _udec(data["b"], "b"),
+        _udec(data["q"], "q"),
+        _dec(data["r"], "r"),
+        _opt_udec(get("bd"), "bd"),
+        _opt_udec(get("ak"), "ak"),
+        _opt_udec(get("bv"), "bv"),
+        _opt_udec(get("av"), "av"),
         ts,
         source,
     )
@@ -319,8 +322,8 @@ def parse_trade(item: Mapping[str, Any], ts: int, symbol: str, source: DataSourc
     """One entry of a ``trade`` push -> Trade."""
     return Trade(
         _str(symbol),
-        _dec(item["p"]),
-        _dec(item["v"]),
+        _udec(item["p"], "p"),
+        _udec(item["v"], "v"),
         _enum(Side, item["s"]),
         parse_iso_datetime(item["t"]),
         ts,
@@ -350,12 +353,12 @@ def parse_kline(
         _str(symbol),
         interval,
         price_type,
-        _dec(data["o"]),
-        _dec(data["h"]),
-        _dec(data["l"]),
-        _dec(data["c"]),
-        _dec(data["b"]),
-        _dec(data["q"]),
+        _udec(data["o"], "o"),
+        _udec(data["h"], "h"),
+        _udec(data["l"], "l"),
+        _udec(data["c"], "c"),
+        _udec(data["b"], "b"),
+        _udec(data["q"], "q"),
         kline_open_time(ts, interval),
         ts,
         source,
@@ -368,9 +371,9 @@ def parse_mark_price(
     """``price`` push data -> MarkPriceUpdate."""
     return MarkPriceUpdate(
         _str(symbol),
-        _dec(data["mp"]),
-        _dec(data["ip"]),
-        _dec(data["fr"]),
+        _udec(data["mp"], "mp"),
+        _udec(data["ip"], "ip"),
+        _dec(data["fr"], "fr"),
         parse_iso_datetime(data["ft"]),
         parse_iso_datetime(data["nft"]),
         ts,
@@ -381,14 +384,14 @@ def parse_mark_price(
 def _tp_sl(get: Callable[[str], Any]) -> dict[str, Any]:
     """The take-profit / stop-loss fields that ``order`` and ``tpsl`` data share."""
     return {
-        "tp_price": _opt_dec(get("tpPrice")),
+        "tp_price": _opt_udec(get("tpPrice"), "tpPrice"),
         "tp_stop_type": _opt_enum(StopType, get("tpStopType")),
         "tp_order_type": _opt_enum(OrderType, get("tpOrderType")),
-        "tp_order_price": _opt_dec(get("tpOrderPrice")),
-        "sl_price": _opt_dec(get("slPrice")),
+        "tp_order_price": _opt_udec(get("tpOrderPrice"), "tpOrderPrice"),
+        "sl_price": _opt_udec(get("slPrice"), "slPrice"),
         "sl_stop_type": _opt_enum(StopType, get("slStopType")),
         "sl_order_type": _opt_enum(OrderType, get("slOrderType")),
-        "sl_order_price": _opt_dec(get("slOrderPrice")),
+        "sl_order_price": _opt_udec(get("slOrderPrice"), "slOrderPrice"),
     }
 
 
@@ -410,22 +413,22 @@ def parse_order(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> O
         status=OrderStatus.parse_lenient(
             data["orderStatus"] if "orderStatus" in data else data["status"]
         ),
-        price=_opt_dec(get("price")),
-        qty=_dec(data["qty"]),
-        filled_qty=Decimal(0) if filled is None or filled == "" else _dec(filled),
-        average_price=_opt_dec(get("averagePrice")),
-        fee=_opt_dec(get("fee")),
+        price=_opt_udec(get("price"), "price"),
+        qty=_udec(data["qty"], "qty"),
+        filled_qty=Decimal(0) if filled is None or filled == "" else _udec(filled, "dealAmount"),
+        average_price=_opt_udec(get("averagePrice"), "averagePrice"),
+        fee=_opt_dec(get("fee"), "fee"),
         reduce_only=_bool(reduce_only),
         time_in_force=_opt_enum(TimeInForce, get("effect")),
-        leverage=_opt_int(get("leverage")),
+        leverage=_opt_int(get("leverage"), "leverage", signed=False),
         margin_mode=_opt_enum(MarginMode, get("positionType") or get("marginMode")),
         position_mode=_opt_enum(PositionMode, get("positionMode")),
         event=_opt_enum(UpdateEvent, get("event")),
-        created_ms=_opt_time_ms(get("ctime")),
-        updated_ms=_opt_time_ms(get("mtime")),
+        created_ms=_opt_time_ms(get("ctime"), "ctime"),
+        updated_ms=_opt_time_ms(get("mtime"), "mtime"),
         ts=ts,
         source=source,
-        realized_pnl=_opt_dec(get("realizedPNL")),
+        realized_pnl=_opt_dec(get("realizedPNL"), "realizedPNL"),
         **_tp_sl(get),
     )
 
@@ -437,24 +440,24 @@ def parse_position(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -
         position_id=_id(data["positionId"]),
         symbol=_str(data["symbol"]),
         side=_enum(PositionSide, data["side"]),
-        qty=_dec(data["qty"]),
-        entry_value=_opt_dec(get("entryValue")),
-        average_price=_opt_dec(get("avgOpenPrice")),
-        leverage=_opt_int(get("leverage")),
-        margin=_opt_dec(get("margin")),
+        qty=_udec(data["qty"], "qty"),
+        entry_value=_opt_udec(get("entryValue"), "entryValue"),
+        average_price=_opt_udec(get("avgOpenPrice"), "avgOpenPrice"),
+        leverage=_opt_int(get("leverage"), "leverage", signed=False),
+        margin=_opt_dec(get("margin"), "margin"),
         margin_mode=_opt_enum(MarginMode, get("marginMode")),
         position_mode=_opt_enum(PositionMode, get("positionMode")),
-        realized_pnl=_opt_dec(get("realizedPNL")),
-        unrealized_pnl=_opt_dec(get("unrealizedPNL")),
-        fee=_opt_dec(get("fee")),
-        funding=_opt_dec(get("funding")),
-        liquidation_price=_opt_dec(get("liqPrice")),
+        realized_pnl=_opt_dec(get("realizedPNL"), "realizedPNL"),
+        unrealized_pnl=_opt_dec(get("unrealizedPNL"), "unrealizedPNL"),
+        fee=_opt_dec(get("fee"), "fee"),
+        funding=_opt_dec(get("funding"), "funding"),
+        liquidation_price=_opt_dec(get("liqPrice"), "liqPrice"),
         event=_opt_enum(UpdateEvent, get("event")),
         ts=ts,
         source=source,
-        created_ms=_opt_time_ms(get("ctime")),
-        updated_ms=_opt_time_ms(get("mtime")),
-        margin_rate=_opt_dec(get("marginRate")),
+        created_ms=_opt_time_ms(get("ctime"), "ctime"),
+        updated_ms=_opt_time_ms(get("mtime"), "mtime"),
+        margin_rate=_opt_dec(get("marginRate"), "marginRate"),
     )
 
 
@@ -463,20 +466,20 @@ def parse_balance(data: Mapping[str, Any], ts: int, source: DataSource = _WS) ->
     get = data.get
     return AccountBalance(
         coin=_str(data["coin"] if "coin" in data else data["marginCoin"]),
-        available=_dec(data["available"]),
-        frozen=_opt_dec(get("frozen")),
-        margin=_opt_dec(get("margin")),
+        available=_dec(data["available"], "available"),
+        frozen=_opt_dec(get("frozen"), "frozen"),
+        margin=_opt_dec(get("margin"), "margin"),
         ts=ts,
         source=source,
-        isolation_frozen=_opt_dec(get("isolationFrozen")),
-        cross_frozen=_opt_dec(get("crossFrozen")),
-        isolation_margin=_opt_dec(get("isolationMargin")),
-        cross_margin=_opt_dec(get("crossMargin")),
-        experience_money=_opt_dec(get("expMoney")),
-        transfer=_opt_dec(get("transfer")),
-        bonus=_opt_dec(get("bonus")),
-        cross_unrealized_pnl=_opt_dec(get("crossUnrealizedPNL")),
-        isolation_unrealized_pnl=_opt_dec(get("isolationUnrealizedPNL")),
+        isolation_frozen=_opt_dec(get("isolationFrozen"), "isolationFrozen"),
+        cross_frozen=_opt_dec(get("crossFrozen"), "crossFrozen"),
+        isolation_margin=_opt_dec(get("isolationMargin"), "isolationMargin"),
+        cross_margin=_opt_dec(get("crossMargin"), "crossMargin"),
+        experience_money=_opt_dec(get("expMoney"), "expMoney"),
+        transfer=_opt_dec(get("transfer"), "transfer"),
+        bonus=_opt_dec(get("bonus"), "bonus"),
+        cross_unrealized_pnl=_opt_dec(get("crossUnrealizedPNL"), "crossUnrealizedPNL"),
+        isolation_unrealized_pnl=_opt_dec(get("isolationUnrealizedPNL"), "isolationUnrealizedPNL"),
         position_mode=_opt_enum(PositionMode, get("positionMode")),
     )
 
@@ -493,12 +496,12 @@ def parse_tpsl(data: Mapping[str, Any], ts: int, source: DataSource = _WS) -> Tp
         status=OrderStatus.parse_lenient(data["status"]),
         event=_opt_enum(UpdateEvent, get("event")),
         tpsl_type=None if tpsl_type is None else _str(tpsl_type),
-        leverage=_opt_int(get("leverage")),
+        leverage=_opt_int(get("leverage"), "leverage", signed=False),
         position_mode=_opt_enum(PositionMode, get("positionMode")),
-        tp_qty=_opt_dec(get("tpQty")),
-        sl_qty=_opt_dec(get("slQty")),
+        tp_qty=_opt_udec(get("tpQty"), "tpQty"),
+        sl_qty=_opt_udec(get("slQty"), "slQty"),
         **_tp_sl(get),
-        created_ms=_opt_time_ms(get("ctime")),
+        created_ms=_opt_time_ms(get("ctime"), "ctime"),
         ts=ts,
         source=source,
     )

@@ -33,6 +33,8 @@ from ._models import (
     TickerUpdate,
     Trade,
 )
+from ._numbers import MAX_EXPONENT as _MAX_EXP
+from ._numbers import MAX_NUMBER_CHARS as _MAX_CHARS
 from ._wire import _need_symbol as _need
 from ._wire import kline_open_time, parse_iso_datetime
 
@@ -59,12 +61,30 @@ ENVELOPE = msgspec.json.Decoder(Envelope)
 
 
 def _numbers(*texts: str) -> tuple[Decimal, ...]:
-    """Numeric strings as finite Decimals (ValueError/InvalidOperation otherwise)."""
+    """Numeric strings as bounded, finite, non-negative Decimals (ValueError or
+    InvalidOperation otherwise; the general path then says which field was refused)."""
+    for text in texts:
+        if len(text) > _MAX_CHARS:
+            raise ValueError("number text too long")
     values = tuple(map(Decimal, texts))
     for value in values:
-        if not value.is_finite():
-            raise ValueError(f"not a finite number: {value!r}")
+        if (
+            not value.is_finite()
+            or value.is_signed()
+            or not -_MAX_EXP <= value.adjusted() <= _MAX_EXP
+        ):
+            raise ValueError("number out of bounds")
     return values
+
+
+def _signed(text: str) -> Decimal:
+    """One numeric string that may be negative (a change, a funding rate), bounded."""
+    if len(text) > _MAX_CHARS:
+        raise ValueError("number text too long")
+    value = Decimal(text)
+    if not value.is_finite() or not -_MAX_EXP <= value.adjusted() <= _MAX_EXP:
+        raise ValueError("number out of bounds")
+    return value
 
 
 # --- order books -------------------------------------------------------------------------
@@ -109,7 +129,8 @@ def _ticker(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
     s = t.s or symbol
     if s is None:
         raise TypeError("no symbol")
-    last, open_, high, low, base, quote, change = _numbers(t.la, t.o, t.h, t.l, t.b, t.q, t.r)
+    last, open_, high, low, base, quote = _numbers(t.la, t.o, t.h, t.l, t.b, t.q)
+    change = _signed(t.r)
     return (TickerUpdate(s, last, open_, high, low, base, quote, change, ts, _WS),)
 
 
@@ -135,7 +156,8 @@ def _tickers(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
         s = t.s or symbol
         if s is None:
             raise TypeError("no symbol")
-        last, open_, high, low, base, quote, change = _numbers(t.la, t.o, t.h, t.l, t.b, t.q, t.r)
+        last, open_, high, low, base, quote = _numbers(t.la, t.o, t.h, t.l, t.b, t.q)
+        change = _signed(t.r)
         out.append(
             TickerSummary(
                 s,
@@ -202,7 +224,8 @@ _PRICE = msgspec.json.Decoder(_Price).decode
 def _price(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
     symbol = _need(symbol)
     p = _PRICE(data)
-    mark, index, rate = _numbers(p.mp, p.ip, p.fr)
+    mark, index = _numbers(p.mp, p.ip)
+    rate = _signed(p.fr)
     return (
         MarkPriceUpdate(
             symbol,

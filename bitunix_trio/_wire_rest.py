@@ -26,12 +26,12 @@ from ._models import (
     TpSlOrder,
 )
 from ._wire import (
-    _dec,
     _enum,
-    _opt_dec,
     _opt_time_ms,
+    _opt_udec,
     _str,
     _time_ms,
+    _udec,
     parse_balance,
     parse_levels,
     parse_order,
@@ -52,21 +52,24 @@ def parse_rest_ticker(row: Mapping[str, Any], ts: int, source: DataSource = _RES
     REST sends no 24 h change: ``change`` is computed as ``(last / open - 1) * 100`` (0 when
     ``open`` is 0). ``mark_price`` is filled in.
     """
-    last = _dec(row["lastPrice"] if row.get("lastPrice") not in (None, "") else row["last"])
-    open_ = _dec(row["open"])
+    if row.get("lastPrice") not in (None, ""):
+        last = _udec(row["lastPrice"], "lastPrice")
+    else:
+        last = _udec(row["last"], "last")
+    open_ = _udec(row["open"], "open")
     change = (last / open_ - 1) * 100 if open_ else Decimal(0)
     return TickerUpdate(
         _str(row["symbol"]),
         last,
         open_,
-        _dec(row["high"]),
-        _dec(row["low"]),
-        _dec(row["baseVol"]),
-        _dec(row["quoteVol"]),
+        _udec(row["high"], "high"),
+        _udec(row["low"], "low"),
+        _udec(row["baseVol"], "baseVol"),
+        _udec(row["quoteVol"], "quoteVol"),
         change,
         ts,
         source,
-        _opt_dec(row.get("markPrice")),
+        _opt_udec(row.get("markPrice"), "markPrice"),
     )
 
 
@@ -99,18 +102,18 @@ def parse_rest_kline(
     ``open_time_ms`` and ``ts``. A ``type`` field (``LAST_PRICE``/``MARK_PRICE``) wins over
     ``price_type``.
     """
-    start = _time_ms(row["time"])
+    start = _time_ms(row["time"], "time")
     kind = row.get("type")
     return KlineUpdate(
         _str(symbol),
         interval,
         price_type if kind in (None, "") else _enum(PriceType, kind),
-        _dec(row["open"]),
-        _dec(row["high"]),
-        _dec(row["low"]),
-        _dec(row["close"]),
-        _dec(row["baseVol"]),
-        _dec(row["quoteVol"]),
+        _udec(row["open"], "open"),
+        _udec(row["high"], "high"),
+        _udec(row["low"], "low"),
+        _udec(row["close"], "close"),
+        _udec(row["baseVol"], "baseVol"),
+        _udec(row["quoteVol"], "quoteVol"),
         start,
         start,
         source,
@@ -127,7 +130,7 @@ def parse_rest_order(
     to ``mtime`` (else ``ctime``, else 0).
     """
     if ts is None:
-        ts = _opt_time_ms(row.get("mtime")) or _opt_time_ms(row.get("ctime")) or 0
+        ts = _opt_time_ms(row.get("mtime"), "mtime") or _opt_time_ms(row.get("ctime"), "ctime") or 0
     return parse_order(row, ts, source)
 
 
@@ -136,7 +139,7 @@ def parse_rest_position(
 ) -> Position:
     """A row of ``get_pending_positions`` -> Position (``side`` BUY/SELL means LONG/SHORT)."""
     if ts is None:
-        ts = _opt_time_ms(row.get("mtime")) or _opt_time_ms(row.get("ctime")) or 0
+        ts = _opt_time_ms(row.get("mtime"), "mtime") or _opt_time_ms(row.get("ctime"), "ctime") or 0
     return parse_position(row, ts, source)
 
 

@@ -281,7 +281,7 @@ def test_ticker_trusts_data_symbol_but_routes_by_envelope() -> None:
         (
             '{"ch":"mark_kline_1month","symbol":"X","ts":' + "9" * 30 + ',"data":'
             '{"o":"1","c":"2","h":"3","l":"0.5","b":"10","q":"20"}}',
-            "bad data",
+            "ts is not a time",
         ),
         ('{"op":"login","data":"ok"}', "login reply without data.result"),
         ('{"op":"login"}', "login reply without data.result"),

@@ -31,6 +31,8 @@ PURE_PATTERNS = (
     "_channels.py",
     "_frames.py",
     "_wire_fast.py",
+    "_numbers.py",
+    "_text.py",
     "_protocol.py",
     "_events.py",
     "_sharding.py",

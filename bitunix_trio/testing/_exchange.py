@@ -358,6 +358,15 @@ class SimulatedExchange:
         after what is already queued. The sockets stay open."""
         self._ws.send_garbage(n)
 
+    def send_text(self, text: str) -> None:
+        """Send one text frame, exactly as given (any JSON, or none), to every socket, after
+        what is already queued."""
+        self._ws.send_text(text)
+
+    def malformed_rest(self, on: bool = True) -> None:
+        """Answer every REST call with HTTP 200 and JSON nested 100,000 deep while on."""
+        self._faults.malformed_rest = on
+
     def throttle_rest(self, on: bool = True) -> None:
         """Answer every REST call with code 10006 (rate limited) while on."""
         self._faults.throttle_rest = on

@@ -49,6 +49,8 @@ class FaultState:
     throttle_rest: bool = False
     #: REST answers HTTP 503 with an HTML body (as a CDN in front of a dead origin does).
     rest_down: bool = False
+    #: REST answers HTTP 200 with a body no client can use (JSON nested 100,000 deep).
+    malformed_rest: bool = False
     #: New WebSocket handshakes are refused with HTTP 503.
     ws_down: bool = False
     #: Depth of nested ``offline()`` blocks; while > 0 the WebSocket side is down.
@@ -82,6 +84,7 @@ class FaultState:
         self.reject_logins = 0
         self.throttle_rest = False
         self.rest_down = False
+        self.malformed_rest = False
         self.ws_down = False
         self.offline_depth = 0
 

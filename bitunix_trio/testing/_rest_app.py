@@ -22,7 +22,8 @@ Served on loopback by hypercorn (trio worker), or in process through
   found, ...) come from the engine.
 
 Faults: with ``throttle_rest`` on, every call answers 10006; with ``rest_down`` on, every
-call answers HTTP 503 with an HTML body (what a CDN shows when the origin is down).
+call answers HTTP 503 with an HTML body (what a CDN shows when the origin is down); with
+``malformed_rest`` on, every call answers HTTP 200 with JSON nested 100,000 deep.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ REST_KLINE_INTERVALS = (
     "1M",
 )
 KLINE_TYPES = {"LAST_PRICE": "market", "MARK_PRICE": "mark"}
+
+_NESTED_BODY = b'{"code":0,"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
 _DOWN_BODY = (
     b"<html><head><title>503 Service Temporarily Unavailable</title></head>"
@@ -216,6 +219,9 @@ class RestApp:
         if self.faults.rest_down:
             status, payload, code = 503, _DOWN_BODY, 503
             content_type = b"text/html"
+        elif self.faults.malformed_rest:
+            status, payload, code = 200, _NESTED_BODY, 0
+            content_type = b"application/json"
         else:
             code, envelope = self.handle(request, now)
             status, payload, content_type = 200, envelope, b"application/json"

@@ -284,6 +284,11 @@ class WsServer:
         for session in list(self._sessions.values()):
             self._enqueue(session, [_Close(code, reason)], control=True)
 
+    def send_text(self, text: str) -> None:
+        """Queue one text frame, exactly as given, on every socket."""
+        for session in list(self._sessions.values()):
+            self._enqueue(session, [text], control=True)
+
     def send_garbage(self, n: int) -> None:
         """Queue ``n`` garbage frames on every socket."""
         for session in list(self._sessions.values()):
