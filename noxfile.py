@@ -89,3 +89,22 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and write their figures to bench-results/."""
     _sync(session, "test", extras=("testing",))
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The property tests of the decoders and the connection protocol, with many examples
+    (``BITUNIX_FUZZ_EXAMPLES``, default 3000)."""
+    _sync(session, "test", extras=("testing",))
+    examples = session.env.get("BITUNIX_FUZZ_EXAMPLES", "3000")
+    session.run(
+        "pytest", "tests/test_fuzz.py", *session.posargs, env={"BITUNIX_FUZZ_EXAMPLES": examples}
+    )
+
+
+@nox.session
+def fuzz_atheris(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of the decoders (atheris); libFuzzer options as arguments
+    (default: two minutes from the golden-frame corpus in ``fuzz-corpus/``)."""
+    _sync(session, "fuzz", extras=("testing",))
+    session.run("python", "tests/fuzz_atheris.py", *session.posargs)
