@@ -378,7 +378,11 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @initialize(private=st.booleans())
     def start(self, private: bool) -> None:
-        login = (lambda: {"apiKey": "k", "sign": "s"}) if private else None
+        login = (
+            (lambda: {"apiKey": "k", "timestamp": 1, "nonce": "n", "sign": "s"})
+            if private
+            else None
+        )
         self.proto = ConnectionProtocol(login=login, wall_clock=lambda: 1_700_000_000.0)
         self.private = private
         self.now = 0.0
