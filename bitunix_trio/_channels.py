@@ -148,6 +148,12 @@ class ChannelSpec(Generic[T_co]):
         return None
 
     @property
+    def lossless(self) -> bool:
+        """True when no value may be skipped: a full buffer ends the subscription with
+        ConsumerTooSlow by default instead of conflating."""
+        return not self.conflate
+
+    @property
     def key(self) -> tuple[str, str | None]:
         """The routing key ``(wire_channel, symbol)`` used by the protocol layer."""
         return (self.wire_channel, self.symbol)
@@ -212,10 +218,17 @@ class Trades(_Public[Trade]):
 @dataclass(frozen=True, slots=True, init=False, repr=False)
 class Kline(_Public[KlineUpdate]):
     """The running candle of ``interval`` over the last price (``price_type="market"``) or the
-    mark price (``"mark"``). REST-style intervals (``"1m"``, ``"1h"``, ``"1d"``) are accepted."""
+    mark price (``"mark"``). REST-style intervals (``"1m"``, ``"1h"``, ``"1d"``) are accepted.
+
+    Every bucket's final value comes once with ``closed=True`` (candles that closed while
+    the connection was down are fetched over REST when it is back). ``closed_only=True``
+    yields only those closed candles, and never drops one (its default overflow is
+    ``"error"``, with the stream's ``buffer_size``).
+    """
 
     interval: str = "1min"
     price_type: PriceType = PriceType.MARKET
+    closed_only: bool = False
     value_type = KlineUpdate
 
     def __init__(
@@ -223,16 +236,27 @@ class Kline(_Public[KlineUpdate]):
         symbol: str,
         interval: str = "1min",
         price_type: PriceType | str = PriceType.MARKET,
+        *,
+        closed_only: bool = False,
     ) -> None:
+        if not isinstance(closed_only, bool):
+            raise ConfigurationError(f"closed_only must be True or False (got {closed_only!r})")
         object.__setattr__(self, "symbol", normalize_symbol(symbol, "Kline"))
         object.__setattr__(self, "interval", normalize_interval(interval))
         object.__setattr__(self, "price_type", _price_type(price_type))
+        object.__setattr__(self, "closed_only", closed_only)
 
     def __repr__(self) -> str:
+        extra = ", closed_only=True" if self.closed_only else ""
         return (
             f"Kline(symbol={self.symbol!r}, interval={self.interval!r}, "
-            f"price_type={self.price_type.value!r})"
+            f"price_type={self.price_type.value!r}{extra})"
         )
+
+    @property
+    def lossless(self) -> bool:
+        """True with ``closed_only`` (closed candles are never conflated)."""
+        return self.closed_only
 
     @property
     def wire_channel(self) -> str:
@@ -373,13 +397,19 @@ def _orderbook(name: str, fixed_depth: int | None = None) -> _Builder:
 def _kline(name: str, fixed: tuple[str, PriceType] | None = None) -> _Builder:
     def build(symbol: str | None, params: dict[str, Any]) -> ChannelSpec[Any]:
         if fixed is not None:
-            _take(name, params, ())
-            return Kline(normalize_symbol(symbol, name), fixed[0], fixed[1])
-        _take(name, params, ("interval", "price_type"))
+            _take(name, params, ("closed_only",))
+            return Kline(
+                normalize_symbol(symbol, name),
+                fixed[0],
+                fixed[1],
+                closed_only=params.get("closed_only", False),
+            )
+        _take(name, params, ("interval", "price_type", "closed_only"))
         return Kline(
             normalize_symbol(symbol, name),
             params.get("interval", "1min"),
             params.get("price_type", PriceType.MARKET),
+            closed_only=params.get("closed_only", False),
         )
 
     return build
@@ -446,9 +476,10 @@ class Subscription:
     {"depth": 5})``; validated eagerly. :meth:`resolve` gives the typed spec.
 
     Names: ``ticker``, ``orderbook`` (param ``depth``: 1, 5, 15; default 15), ``trades``,
-    ``kline`` (params ``interval``, default ``"1min"``, and ``price_type``, ``"market"`` or
-    ``"mark"``), ``markprice`` (alias ``price``), ``tickers``, and the private ``orders``,
-    ``positions``, ``balance``, ``tpsl`` (no symbol). Wire names work as well.
+    ``kline`` (params ``interval``, default ``"1min"``, ``price_type``, ``"market"`` or
+    ``"mark"``, and ``closed_only``), ``markprice`` (alias ``price``), ``tickers``, and the
+    private ``orders``, ``positions``, ``balance``, ``tpsl`` (no symbol). Wire names work as
+    well.
     """
 
     __slots__ = ("_spec", "channel", "params", "symbol")

@@ -402,7 +402,12 @@ class KlineUpdate(_Timestamped):
 
     ``interval`` is the WebSocket spelling (``"1min"``); the exchange sends no candle start, so
     ``open_time_ms`` is derived from ``ts`` (see :func:`~bitunix_trio._wire.kline_open_time`).
-    A change of ``open_time_ms`` means the previous candle closed.
+
+    ``closed`` is True on the final value of a candle: a stream subscription delivers each
+    bucket's closed candle exactly once, after its last running update (from the first push
+    of the next bucket, or from REST klines, ``source=DataSource.RECOVERED``, for candles
+    that closed while the connection was down). A pushed or polled update is running
+    (``closed=False``); so is a row of ``get_klines``.
     """
 
     symbol: str
@@ -417,6 +422,7 @@ class KlineUpdate(_Timestamped):
     open_time_ms: int
     ts: int
     source: DataSource = DataSource.WEBSOCKET
+    closed: bool = False
 
     @property
     def open_time(self) -> datetime:

@@ -38,6 +38,7 @@ PURE_PATTERNS = (
     "_sharding.py",
     "_budget.py",
     "_reconcile.py",
+    "_candles.py",
     "_backoff.py",
     "_signing.py",
     "_credentials.py",
