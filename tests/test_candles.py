@@ -156,7 +156,7 @@ def test_a_gap_is_recovered_from_rest_in_order_exactly_once() -> None:
     tracker.interrupted()  # while minute 1 runs; minutes 1..3 close unseen
     assert tracker.take_request() is None
     assert tracker.push(kline(BASE + 4 * MINUTE + 300, "5")) == []  # held
-    assert tracker.recovering
+    assert repr(tracker) == f"<CandleTracker 1min recovering last_closed={BASE}>"
     assert tracker.take_request() == (BASE + MINUTE, BASE + 3 * MINUTE)
     assert tracker.take_request() is None  # once
     assert tracker.push(kline(BASE + 4 * MINUTE + 600, "6")) == []  # held, replaces
