@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
+from ._candle_feed import open_channel
 from ._channel_errors import StreamClosed, SubscriptionLost
 from ._channels import ChannelSpec, Subscription, resolve_spec
 from ._config import HeartbeatConfig, ReconnectPolicy, check_buffer_size
@@ -61,6 +62,7 @@ from ._supervisor import (
 )
 
 if TYPE_CHECKING:
+    from ._candle_feed import CandleFeed
     from ._resilience import StreamFallback
     from ._rest import BitunixRestClient
 
@@ -158,6 +160,8 @@ class BitunixStream:
         self._ready_hooks: list[Callable[[ConnectionSlot, bool], None]] = []
         self._down_hooks: list[Callable[[ConnectionSlot, BaseException], None]] = []
         self._retired_hooks: list[Callable[[ConnectionSlot], None]] = []
+        #: Closed candles of the kline subscriptions (made on the first one).
+        self._candles: CandleFeed | None = None
 
     def __repr__(self) -> str:
         return f"<BitunixStream {self._state.name} {len(self._routes)} keys>"
@@ -362,7 +366,7 @@ class BitunixStream:
         if self._closed:
             raise StreamClosed("the stream is closed")
         if overflow is None:
-            policy = Overflow.CONFLATE if spec.conflate else Overflow.ERROR
+            policy = Overflow.ERROR if spec.lossless else Overflow.CONFLATE
         else:
             try:
                 policy = Overflow(overflow)
@@ -374,7 +378,7 @@ class BitunixStream:
             size = DEFAULT_CONFLATE_BUFFER if policy is Overflow.CONFLATE else self._buffer_size
         else:
             size = check_buffer_size(buffer)
-        channel: SubscriptionChannel[Any] = SubscriptionChannel(spec, buffer=size, overflow=policy)
+        channel = open_channel(self, spec, size, policy)
         key = spec.key
         slot = self._pool.slot_for(key, spec.private)
         self._routes.setdefault(key, []).append(channel)
