@@ -54,6 +54,8 @@ from ._exceptions import SubscriptionRejected as SubscriptionRejected
 from ._exceptions import TlsCertificateError as TlsCertificateError
 from ._exceptions import TransportError as TransportError
 from ._exceptions import UsageError as UsageError
+from ._merged import MergedChannel as MergedChannel
+from ._merged import StreamMessage as StreamMessage
 from ._models import AccountBalance as AccountBalance
 from ._models import DataSource as DataSource
 from ._models import KlineUpdate as KlineUpdate
@@ -141,6 +143,7 @@ __all__ = [
     "MarginMode",
     "MarkPrice",
     "MarkPriceUpdate",
+    "MergedChannel",
     "Order",
     "OrderBook",
     "OrderBookUpdate",
@@ -165,6 +168,7 @@ __all__ = [
     "StopType",
     "StreamClosed",
     "StreamFailed",
+    "StreamMessage",
     "StreamStatistics",
     "Subscription",
     "SubscriptionChannel",

@@ -43,6 +43,7 @@ from ._connector import Connector
 from ._credentials import Credentials
 from ._events import ConnectionState, Key, StateChanged
 from ._exceptions import ConfigurationError, SubscriptionRejected
+from ._merged import MergedContext, check_merged_specs
 from ._pool import ConnectionPool
 from ._subscription import (
     Overflow,
@@ -231,6 +232,28 @@ class BitunixStream:
         checked = [self._check_spec(spec) for spec in specs]
         return SubscribeManyContext(self, checked, (buffer, overflow))
 
+    def subscribe_merged(
+        self,
+        specs: Iterable[ChannelSpec[Any] | Subscription],
+        *,
+        buffer: int | None = None,
+        overflow: Overflow | str | None = None,
+    ) -> MergedContext:
+        """Subscribe to ``specs`` (channel specs or ``Subscription`` values, any mix) as one
+        stream of :class:`StreamMessage` in arrival order, for an ``async with`` block.
+
+        ``async with stream.subscribe_merged(specs) as messages``: ``messages`` is a
+        ``trio.abc.ReceiveChannel`` of ``StreamMessage(channel, symbol, data, source,
+        received_at, spec)``; entering waits for the exchange as :meth:`subscribe` does.
+        ``buffer`` (default: the stream's ``buffer_size``) bounds it; when it is full,
+        ``overflow="conflate"`` (default) drops snapshot messages (tickers, books, prices,
+        running candles; superseded ones first) and never a lossless one (trades, account
+        events, closed candles): with only those buffered, the block's channel ends with
+        ConsumerTooSlow; ``overflow="error"`` ends it on any overflow.
+        """
+        checked = [self._check_spec(spec) for spec in check_merged_specs(specs)]
+        return MergedContext(self, checked, buffer, overflow)
+
     def state_events(self, *, buffer: int = DEFAULT_STATE_BUFFER) -> StateEventsContext:
         """``async with stream.state_events() as changes``: every :class:`StateChange` from
         now on (stream-wide ones have ``connection=None``)."""
@@ -378,7 +401,12 @@ class BitunixStream:
             size = DEFAULT_CONFLATE_BUFFER if policy is Overflow.CONFLATE else self._buffer_size
         else:
             size = check_buffer_size(buffer)
-        channel = open_channel(self, spec, size, policy)
+        return self._route(spec, open_channel(self, spec, size, policy))
+
+    def _route(
+        self, spec: ChannelSpec[Any], channel: SubscriptionChannel[Any]
+    ) -> SubscriptionChannel[Any]:
+        """Put ``channel`` in the routing table for ``spec`` and subscribe if needed."""
         key = spec.key
         slot = self._pool.slot_for(key, spec.private)
         self._routes.setdefault(key, []).append(channel)

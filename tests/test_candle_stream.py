@@ -14,6 +14,7 @@ from conftest import open_sim_stream
 
 import bitunix_trio as bt
 from bitunix_trio._candle_feed import CandleFeed
+from bitunix_trio._wire import ms_to_datetime
 from bitunix_trio.testing import SimulatedExchange
 
 MINUTE_MS = 60_000
@@ -201,3 +202,41 @@ async def test_three_minute_candles_are_recovered_from_one_minute_rest_candles(
         )
     # (bucket 0 began before the exchange opened: its synthetic history is per interval)
     assert [candle_fields(c) for _, c in closed][1:] == expected[1:]
+
+
+async def test_candles_rest_cannot_recover_are_announced_and_the_rest_goes_on(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    closed: list[tuple[float, bt.KlineUpdate]] = []
+    start_ms = memory_sim.now_ms()
+    first_bucket = start_ms - start_ms % MINUTE_MS
+    async with (
+        open_sim_stream(memory_sim, seed=6, fallback_grace=None) as stream,
+        stream.state_events() as changes,
+        stream.subscribe(bt.Kline("BTCUSDT", "1min", closed_only=True)) as only_closed,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(collect, only_closed, closed)
+        await trio.sleep((first_bucket + MINUTE_MS + 30_000 - start_ms) / 1000)
+        memory_sim.rest_down()
+        memory_sim.ws_down()
+        await trio.sleep(90)  # back as bucket 3 starts
+        memory_sim.ws_down(False)
+        await trio.sleep((first_bucket + 4 * MINUTE_MS + 500 - memory_sim.now_ms()) / 1000)
+        nursery.cancel_scope.cancel()
+        notices: list[str] = []
+        while True:
+            try:
+                change = changes.receive_nowait()
+            except trio.WouldBlock:
+                break
+            if change.old is change.new and change.reason:
+                notices.append(change.reason)
+    # buckets 1 and 2 closed unseen and REST was down: announced, not invented
+    starts = [c.open_time_ms for _, c in closed]
+    assert starts == [first_bucket, first_bucket + 3 * MINUTE_MS]
+    lost_from = ms_to_datetime(first_bucket + MINUTE_MS).isoformat()[:19]
+    lost_to = ms_to_datetime(first_bucket + 2 * MINUTE_MS).isoformat()[:19]
+    (notice,) = [n for n in notices if "could not be fetched over REST" in n]
+    assert f"from {lost_from}Z to {lost_to}Z" in notice
+    assert "Kline(symbol='BTCUSDT', interval='1min'" in notice
