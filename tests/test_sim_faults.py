@@ -7,6 +7,7 @@ a dropped TCP socket really ends without a close frame.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,8 +29,11 @@ def subscribe(ch: str, symbol: str = "BTCUSDT") -> dict[str, Any]:
     return {"op": "subscribe", "args": [{"symbol": symbol, "ch": ch}]}
 
 
-def login(exchange: SimulatedExchange, timestamp: int = 1_790_000_000) -> dict[str, Any]:
-    args = _signing.ws_login_args(exchange.credentials, nonce="n" * 32, timestamp=timestamp)
+def login(exchange: SimulatedExchange, timestamp: int | None = None) -> dict[str, Any]:
+    if timestamp is None:
+        timestamp = int(exchange.wall_clock())
+    nonce = _signing.new_nonce()
+    args = _signing.ws_login_args(exchange.credentials, nonce=nonce, timestamp=timestamp)
     return {"op": "login", "args": [args]}
 
 
@@ -106,7 +110,7 @@ async def test_go_silent(
         memory_sim.go_silent(False)
         await send(ws, {"op": "ping", "ping": 2})
         replies = [await recv(ws) for _ in range(2)]
-    assert {"op": "ping", "pong": 2, "ping": 1790000000} in replies
+    assert {"op": "ping", "pong": 2, "ping": memory_sim.start_ms // 1000} in replies
 
 
 async def test_stop_answering_pings(
@@ -307,7 +311,9 @@ async def _first_pushes(exchange: SimulatedExchange, n: int) -> list[str]:
 async def test_same_seed_same_pushes(autojump_clock: MockClock) -> None:
     results = []
     for seed in (11, 11, 12):
-        async with open_simulated_exchange(seed, memory=True) as exchange:
+        # A fixed start: the same seed and start give the same pushes, to the millisecond.
+        start = datetime(2026, 9, 21, 14, 13, 20, tzinfo=UTC)
+        async with open_simulated_exchange(seed, memory=True, start_time=start) as exchange:
             await trio.sleep(1)
             results.append(await _first_pushes(exchange, 40))
     assert results[0] == results[1]

@@ -69,11 +69,17 @@ class ExchangeEngine(AccountViews, MarketViews):
         self.instruments: dict[str, Instrument] = {i.symbol: i for i in insts}
         self._markets = {i.symbol: SymbolMarket(i, seed, start_ms) for i in insts}
         # unlisted (PREVIEW...) markets stay frozen: nothing can see them
-        self._live = [(s, m) for s, m in self._markets.items() if m.inst.status == "OPEN"]
+        self._listed = [(s, m) for s, m in self._markets.items() if m.inst.status == "OPEN"]
         self._trading = Trading(self._markets, quirks)
         self._trading.now_ms = start_ms
         self._now_ms = start_ms
         self._ticks = 0
+        # A market nobody has looked at waits (``_ran`` counts its ticks) and catches up on
+        # its first lookup, so a wide listing costs nothing until a symbol is used.
+        self._ran = {s: 0 for s, _ in self._listed}
+        self._trading.idle.update(self._ran)
+        self._trading.catch_up = self._catch_up
+        self._live: list[tuple[str, SymbolMarket]] = []
 
     # ------------------------------------------------------------------ time
     @property
@@ -100,13 +106,32 @@ class ExchangeEngine(AccountViews, MarketViews):
             ts = self.start_ms + self._ticks * self.tick_ms
             trading.now_ms = ts
             for symbol, market in self._live:
-                settled = market.step(ts)
-                trading.on_tick(symbol)
-                market.close_tick()
-                if settled:
-                    trading.settle_funding(symbol)
+                self._step(symbol, market, ts)
+        for symbol, _ in self._live:
+            self._ran[symbol] = self._ticks
         self._now_ms = max(self._now_ms, now_ms)
         trading.now_ms = self._now_ms
+
+    def _step(self, symbol: str, market: SymbolMarket, ts: int) -> None:
+        trading = self._trading
+        settled = market.step(ts)
+        trading.on_tick(symbol)
+        market.close_tick()
+        if settled:
+            trading.settle_funding(symbol)
+
+    def _catch_up(self, symbol: str) -> None:
+        """Run the ticks a waiting market missed, then keep it running with the others."""
+        trading = self._trading
+        trading.idle.discard(symbol)
+        market = self._markets[symbol]
+        for k in range(self._ran[symbol] + 1, self._ticks + 1):
+            ts = self.start_ms + k * self.tick_ms
+            trading.now_ms = ts
+            self._step(symbol, market, ts)
+        self._ran[symbol] = self._ticks
+        trading.now_ms = self._now_ms
+        self._live = [(s, m) for s, m in self._listed if s not in trading.idle]
 
     # ------------------------------------------------------------------ accounts
     def create_account(

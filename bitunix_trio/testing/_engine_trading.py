@@ -17,7 +17,7 @@ the book can fill all of it at once; POST_ONLY is cancelled if it would take liq
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -91,6 +91,10 @@ class Trading:
         self.accounts: dict[str, Account] = {}
         self.resting: dict[str, list[OrderState]] = {s: [] for s in markets}
         self.now_ms = 0
+        #: Symbols nobody has looked at yet: their markets wait, and ``catch_up`` runs
+        #: their missed ticks on the first lookup (same path as if they had run on time).
+        self.idle: set[str] = set()
+        self.catch_up: Callable[[str], None] | None = None
         self._seq = 0
         self._next_order_id = 1_358_000_000_000_000_001
         self._next_position_id = 6_420_000_000_000_000_001
@@ -121,6 +125,8 @@ class Trading:
         m = self.markets.get(str(symbol).upper())
         if m is None or m.inst.status != "OPEN":
             raise SimulatedError(20015, "this Futures is not allowed to trade.")
+        if m.inst.symbol in self.idle and self.catch_up is not None:
+            self.catch_up(m.inst.symbol)
         return m
 
     # ------------------------------------------------------------------ events

@@ -24,8 +24,10 @@ from __future__ import annotations
 import inspect
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from types import TracebackType
@@ -46,6 +48,7 @@ from bitunix_trio._rest import open_rest_client
 
 from ._engine import ExchangeEngine
 from ._faults import FaultState
+from ._market import instruments_for
 from ._recorder import Recorder
 from ._replay import Replay, ReplayRestApp, open_replay
 from ._rest_app import RestApp, RestSettings
@@ -180,12 +183,24 @@ class SimulatedExchange:
         return self._ws.tick
 
     def now_ms(self) -> int:
-        """The exchange's clock now, in milliseconds (follows Trio's clock)."""
+        """The exchange's clock now, in Unix milliseconds (follows Trio's clock).
+
+        It starts at the wall clock when the exchange opens (or at ``start_time``) and
+        advances with Trio's clock: real time over loopback, virtual time under
+        ``MockClock``. Every ``ts``, trade time, ``ctime`` and kline time comes from it.
+        """
         return self._ws.clock.now_ms()
+
+    @property
+    def start_ms(self) -> int:
+        """The exchange's clock (Unix milliseconds) when it opened (Trio time ``t0``)."""
+        return self._ws.clock.start_ms
 
     def wall_clock(self) -> float:
         """The exchange's clock now, in seconds since the epoch (a client's ``wall_clock``
-        that agrees with the exchange, in virtual time too)."""
+        that agrees with the exchange, in virtual time too); :meth:`stream_options` and
+        :meth:`rest_options` pass it. A clock-skew fault (:meth:`skew_clock`) does not move
+        it."""
         return self._ws.clock.now_ms() / 1000
 
     async def wait_for_connections(self, count: int, *, path: str | None = None) -> None:
@@ -238,9 +253,9 @@ class SimulatedExchange:
         """Keyword arguments that point ``open_bitunix_stream`` at this exchange.
 
         ``open_bitunix_stream(**exchange.stream_options())`` connects with the exchange's
-        demo credentials. The options are ``credentials``, ``public_url``, ``private_url``
-        and ``rest_url``, and for the in-memory flavour also the in-process ``connector``
-        and ``rest_transport``. ``overrides`` replace or add any keyword argument of
+        demo credentials. The options are ``credentials``, ``public_url``, ``private_url``,
+        ``rest_url`` and ``wall_clock`` (:meth:`wall_clock`), and for the in-memory flavour
+        also the in-process ``connector`` and ``rest_transport``. ``overrides`` replace or add any keyword argument of
         ``open_bitunix_stream``, e.g. ``exchange.stream_options(credentials=None)`` for a
         public-only stream or ``exchange.stream_options(heartbeat=...)``; a name that
         ``open_bitunix_stream`` does not take raises ``ConfigurationError``.
@@ -261,12 +276,16 @@ class SimulatedExchange:
         """Keyword arguments that point ``open_rest_client`` at this exchange.
 
         ``open_rest_client(**exchange.rest_options())`` calls it with the demo credentials.
-        The options are ``credentials`` and ``base_url``, and for the in-memory flavour
+        The options are ``credentials``, ``base_url`` and ``clock`` (:meth:`wall_clock`), and for the in-memory flavour
         ``transport``. ``overrides`` replace or add any keyword argument of
         ``open_rest_client``, e.g. ``exchange.rest_options(credentials=None, timeout=2)``;
         a name that ``open_rest_client`` does not take raises ``ConfigurationError``.
         """
-        options: dict[str, Any] = {"credentials": self.credentials, "base_url": self.rest_url}
+        options: dict[str, Any] = {
+            "credentials": self.credentials,
+            "base_url": self.rest_url,
+            "clock": self.wall_clock,
+        }
         if self.memory:
             options["transport"] = self.rest_transport()
         return _with_overrides(options, overrides, open_rest_client)
@@ -414,6 +433,8 @@ async def open_simulated_exchange(
     rest_port: int = 0,
     memory: bool = False,
     engine: ExchangeEngine | None = None,
+    start_time: float | datetime | None = None,
+    symbols: Sequence[str] | None = None,
     credentials: Credentials | None = None,
     balances: Mapping[str, Decimal] | None = None,
     idle_timeout: float | None = 60.0,
@@ -433,7 +454,16 @@ async def open_simulated_exchange(
         rest_port: where the REST side listens (0: chosen by the OS).
         memory: bind nothing; connect with :meth:`SimulatedExchange.connector` and
             :meth:`SimulatedExchange.rest_transport` (exact under ``MockClock``).
-        engine: an engine to serve (default ``ExchangeEngine(seed=seed)``).
+        engine: an engine to serve (default: an ``ExchangeEngine`` of ``seed``, ``symbols``
+            and ``start_time``); the exchange's clock then starts at its ``now_ms``.
+        start_time: where the exchange's clock starts (Unix seconds or an aware
+            ``datetime``); default: the wall clock when the exchange opens. From there the
+            clock follows Trio's (real time over loopback, virtual under ``MockClock``).
+            Give a fixed start for runs that must repeat exactly (with the same ``seed``).
+        symbols: the listed perpetuals (default :data:`DEFAULT_SYMBOLS`: 24 listed USDT
+            perpetuals plus the PREVIEW ``NEWUSDT``); known symbols get their catalogue
+            tick size, lot and price (:data:`INSTRUMENT_CATALOGUE`), others a generic
+            instrument.
         credentials: the account to create (default :func:`demo_credentials`).
         balances: starting balances of that account (the engine's default otherwise).
         idle_timeout: drop sockets with no JSON ping for this long (None: never).
@@ -450,7 +480,16 @@ async def open_simulated_exchange(
     Everything (servers, sockets, tasks) is torn down when the block exits.
     """
     if engine is None:
-        engine = ExchangeEngine(seed=seed)
+        engine = ExchangeEngine(
+            seed=seed,
+            instruments=None if symbols is None else instruments_for(symbols),
+            start_ms=start_ms_of(start_time),
+        )
+    elif start_time is not None or symbols is not None:
+        raise ValueError(
+            "start_time and symbols configure the default engine: with engine=, "
+            "give them to the ExchangeEngine"
+        )
     if credentials is None:
         credentials = demo_credentials(seed)
     if engine.account_by_key(credentials.api_key) is None:
@@ -564,6 +603,21 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return leaves
 
 
+def start_ms_of(start_time: float | datetime | None) -> int:
+    """Unix milliseconds of ``start_time`` (Unix seconds, aware datetime, None: now)."""
+    if start_time is None:
+        return int(time.time() * 1000)
+    if isinstance(start_time, datetime):
+        if start_time.tzinfo is None:
+            raise ValueError("start_time must be an aware datetime (e.g. tzinfo=UTC)")
+        return round(start_time.timestamp() * 1000)
+    if isinstance(start_time, bool) or not isinstance(start_time, int | float):
+        raise TypeError("start_time must be Unix seconds, an aware datetime or None")
+    if not 0 <= start_time < 10**11:
+        raise ValueError(f"start_time must be Unix seconds, not {start_time!r}")
+    return round(start_time * 1000)
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -585,6 +639,7 @@ async def _serve_rest(
     config.bind = [f"{_url_host(host)}:{port}"]
     config.errorlog = None
     config.accesslog = None
+    config.include_date_header = False  # the app dates its answers by the exchange's clock
     config.graceful_timeout = 1.0
     try:
         async with trio.open_nursery() as nursery:

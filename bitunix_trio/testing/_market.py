@@ -18,7 +18,7 @@ import calendar
 import math
 import random
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -26,7 +26,9 @@ from itertools import islice
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
+    "DEFAULT_SYMBOLS",
     "FUNDING_INTERVAL_MS",
+    "INSTRUMENT_CATALOGUE",
     "MAX_BOOK_DEPTH",
     "REST_INTERVALS",
     "WS_INTERVALS",
@@ -36,6 +38,7 @@ __all__ = [
     "SymbolMarket",
     "bucket_start",
     "clean",
+    "instruments_for",
     "next_bucket_start",
 ]
 
@@ -114,28 +117,85 @@ class Instrument:
     status: str = "OPEN"
 
 
-DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument(
-        "BTCUSDT", "BTC", "USDT", Decimal("86700"), Decimal("0.1"), Decimal("0.0001"),
-        Decimal("0.0001"), 125,
-    ),
-    Instrument(
-        "ETHUSDT", "ETH", "USDT", Decimal("3100"), Decimal("0.01"), Decimal("0.001"),
-        Decimal("0.001"), 100,
-    ),
-    Instrument(
-        "SOLUSDT", "SOL", "USDT", Decimal("140"), Decimal("0.001"), Decimal("0.01"),
-        Decimal("0.01"), 75,
-    ),
-    Instrument(
-        "XRPUSDT", "XRP", "USDT", Decimal("2.1"), Decimal("0.0001"), Decimal("1"),
-        Decimal("1"), 75,
-    ),
-    Instrument(
-        "NEWUSDT", "NEW", "USDT", Decimal("1"), Decimal("0.0001"), Decimal("1"),
-        Decimal("1"), 20, status="PREVIEW",
-    ),
-)  # fmt: skip
+def _inst(
+    symbol: str, price: str, tick: str, lot: str, leverage: int, *, status: str = "OPEN"
+) -> Instrument:
+    base = symbol.removesuffix("USDT")
+    if base[:4] == "1000" and base[4:].isalpha():
+        base = base[4:]  # "1000PEPEUSDT" quotes 1,000 PEPE; ``base`` names the token
+    return Instrument(
+        symbol,
+        base,
+        "USDT",
+        Decimal(price),
+        Decimal(tick),
+        Decimal(lot),
+        Decimal(lot),
+        leverage,
+        status,
+    )
+
+
+#: Known perpetuals: start price, tick size, lot (= minimum quantity), maximum leverage,
+#: as listed on the exchange (prices of late 2025; the market walks away from them).
+INSTRUMENT_CATALOGUE: dict[str, Instrument] = {
+    i.symbol: i
+    for i in (
+        _inst("BTCUSDT", "86700", "0.1", "0.0001", 125),
+        _inst("ETHUSDT", "3100", "0.01", "0.001", 100),
+        _inst("SOLUSDT", "140", "0.001", "0.01", 75),
+        _inst("XRPUSDT", "2.1", "0.0001", "1", 75),
+        _inst("BNBUSDT", "870", "0.01", "0.01", 75),
+        _inst("DOGEUSDT", "0.15", "0.00001", "1", 75),
+        _inst("ADAUSDT", "0.42", "0.0001", "1", 75),
+        _inst("TRXUSDT", "0.28", "0.00001", "1", 50),
+        _inst("LINKUSDT", "13.5", "0.001", "0.1", 75),
+        _inst("AVAXUSDT", "13.6", "0.001", "0.1", 50),
+        _inst("SUIUSDT", "1.65", "0.0001", "1", 50),
+        _inst("LTCUSDT", "82", "0.01", "0.01", 75),
+        _inst("DOTUSDT", "2.2", "0.001", "0.1", 50),
+        _inst("BCHUSDT", "560", "0.01", "0.01", 75),
+        _inst("TONUSDT", "1.6", "0.0001", "0.1", 50),
+        _inst("NEARUSDT", "1.9", "0.001", "0.1", 50),
+        _inst("APTUSDT", "1.7", "0.001", "0.01", 50),
+        _inst("ARBUSDT", "0.21", "0.0001", "1", 50),
+        _inst("OPUSDT", "0.33", "0.0001", "0.1", 50),
+        _inst("UNIUSDT", "5.8", "0.001", "0.1", 50),
+        _inst("AAVEUSDT", "180", "0.01", "0.01", 50),
+        _inst("ATOMUSDT", "2.4", "0.001", "0.1", 50),
+        _inst("ETCUSDT", "13", "0.001", "0.1", 50),
+        _inst("1000PEPEUSDT", "0.0045", "0.0000001", "100", 50),
+        _inst("NEWUSDT", "1", "0.0001", "1", 20, status="PREVIEW"),
+    )
+}  # fmt: skip
+
+#: The symbols a simulated exchange lists unless told otherwise: every catalogue entry
+#: (24 listed perpetuals and the PREVIEW ``NEWUSDT``, which behaves like an unknown symbol).
+DEFAULT_SYMBOLS: tuple[str, ...] = tuple(INSTRUMENT_CATALOGUE)
+
+
+def instruments_for(symbols: Iterable[str]) -> tuple[Instrument, ...]:
+    """The instruments of ``symbols`` (upper-cased, duplicates dropped, order kept).
+
+    Catalogue symbols get their catalogue values; any other ``<BASE>USDT`` name gets a
+    generic listed instrument (price 1, tick 0.0001, lot 1, leverage 50). Raises
+    ``ValueError`` for a name that is not a USDT perpetual or for an empty list.
+    """
+    chosen: dict[str, Instrument] = {}
+    for raw in symbols:
+        symbol = raw.strip().upper()
+        if not (symbol.endswith("USDT") and 5 <= len(symbol) <= 24 and symbol.isalnum()):
+            raise ValueError(f"not a USDT perpetual symbol: {raw!r} (e.g. BTCUSDT)")
+        if symbol not in chosen:
+            chosen[symbol] = INSTRUMENT_CATALOGUE.get(symbol) or _inst(
+                symbol, "1", "0.0001", "1", 50
+            )
+    if not chosen:
+        raise ValueError("at least one symbol is needed")
+    return tuple(chosen.values())
+
+
+DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = instruments_for(DEFAULT_SYMBOLS)
 
 
 @dataclass(frozen=True, slots=True)

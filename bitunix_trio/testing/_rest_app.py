@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
+from wsgiref.handlers import format_date_time
 
 import trio
 
@@ -247,6 +248,7 @@ class RestApp:
                 "headers": [
                     (b"content-type", content_type),
                     (b"content-length", str(len(payload)).encode()),
+                    (b"date", format_date_time(self.clock.judge_ms(now) / 1000).encode()),
                 ],
             }
         )

@@ -13,9 +13,11 @@ Behaviour (``bitunix-protocol.md`` sections 2, 6, 8 and 9):
 * subscribe gets no acknowledgement; the first push comes on the first market tick at
   least 0.1 s later (so 0.1 to 0.41 s), then one push per stream per tick (every 310 ms,
   every stream of a socket at the same instant, unchanged frames re-sent; ``trade`` only
-  when the tick had trades); duplicates are deduplicated; streams past 300 on a socket are
-  refused with ``{"op":"subscribe","data":{"msg":"subscribe channel > 300",...}}`` (the
-  first 300 keep streaming);
+  when the tick had trades; ``ticker`` and ``tickers`` only every 4th then 5th tick in
+  turn, about 0.7 a second as probed live); duplicates are deduplicated; streams past 300
+  on a socket are refused with
+  ``{"op":"subscribe","data":{"msg":"subscribe channel > 300",...}}`` (the first 300 keep
+  streaming);
 * unsubscribe is answered ``{"op":"unsubscribe","ts":...,"data":"success"}``;
 * unknown channels, unknown ``op``, bad JSON: no answer, the socket stays open; an
   unknown, PREVIEW or missing symbol gets one frame of empty ``["",""]`` levels on depth
@@ -68,6 +70,10 @@ PRIVATE_PATHS = frozenset({"/private/", "/private"})
 _DEPTH_LEVELS = {"depth_book1": 1, "depth_book5": 5, "depth_book15": 15, "depth_books": 15}
 _PLAIN_PUBLIC = frozenset({"ticker", "tickers", "trade", "price"})
 _KLINE_PREFIXES = {"market_kline_": "market", "mark_kline_": "mark"}
+#: ``ticker``/``tickers`` push about 0.7 times a second (probed live), not every tick:
+#: after its first push a stream waits 4 then 5 ticks in turn (1.4 s on average).
+_TICKER_CHANNELS = frozenset({"ticker", "tickers"})
+_TICKER_GAPS = (4, 5)
 
 
 def valid_public_channel(channel: str) -> bool:
@@ -128,13 +134,20 @@ class SimClock:
     """Maps Trio time to the exchange's millisecond clock.
 
     ``t0`` is the Trio time at which the exchange opened and ``start_ms`` the exchange time
-    then; ``tick`` is the market cadence in seconds.
+    then (Unix milliseconds); ``tick_ms`` is the market cadence. ``skew_ms`` shifts the clock
+    the exchange judges request timestamps by (and dates its HTTP answers with) away from
+    the market clock: zero unless a clock-skew fault is on.
     """
 
     def __init__(self, start_ms: int, tick_ms: int) -> None:
         self.t0 = trio.current_time()
         self.start_ms = start_ms
         self.tick_ms = tick_ms
+        self.skew_ms = 0
+
+    def judge_ms(self, t: float) -> int:
+        """The exchange's own wall clock at Trio time ``t`` (market clock plus skew)."""
+        return self.ms_at(t) + self.skew_ms
 
     def ms_at(self, t: float) -> int:
         """The exchange millisecond of Trio time ``t``."""
@@ -180,6 +193,8 @@ class _StreamState:
     listed: bool
     empty_sent: bool = False
     trade_cursor: int = 0
+    next_tick: int = 0
+    pushes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,16 +323,19 @@ class WsServer:
             self._tick = k
             now_ms = self.clock.tick_ms_of(k)
             self.engine.advance(now_ms)
-            self._push_tick(trio.current_time(), now_ms)
+            self._push_tick(trio.current_time(), now_ms, k)
             self.flush_private()
 
-    def _push_tick(self, now: float, now_ms: int) -> None:
+    def _push_tick(self, now: float, now_ms: int, k: int) -> None:
         cache: dict[tuple[str, str | None, int], str | None] = {}
         for session in list(self._sessions.values()):
             batch: list[_Item] = []
             for key, state in session.streams.items():
-                if now < state.first_due:
+                if now < state.first_due or k < state.next_tick:
                     continue
+                if key[0] in _TICKER_CHANNELS:
+                    state.next_tick = k + _TICKER_GAPS[state.pushes % len(_TICKER_GAPS)]
+                    state.pushes += 1
                 if not state.listed:
                     if not state.empty_sent:
                         state.empty_sent = True
