@@ -39,6 +39,7 @@ from ._credentials import InsecureCredentialsFileWarning as InsecureCredentialsF
 from ._exceptions import AuthenticationError as AuthenticationError
 from ._exceptions import BitunixError as BitunixError
 from ._exceptions import BitunixInternalError as BitunixInternalError
+from ._exceptions import ClockSkewError as ClockSkewError
 from ._exceptions import ConfigurationError as ConfigurationError
 from ._exceptions import ConnectError as ConnectError
 from ._exceptions import ConnectionLost as ConnectionLost
@@ -121,6 +122,7 @@ __all__ = [
     "CancelResult",
     "CancelSuccess",
     "ChannelSpec",
+    "ClockSkewError",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeout",

@@ -14,6 +14,7 @@ Every error the library raises on purpose is a :class:`BitunixError`::
     │   └─ RemoteProtocolError
     ├─ ExchangeError(code, message)
     │   ├─ AuthenticationError                    never retried
+    │   │   └─ ClockSkewError(offset)             refused: the local clock is off
     │   ├─ SubscriptionRejected(spec)             raised at subscribe()
     │   └─ RateLimited
     ├─ RestError(status, code, message)
@@ -37,6 +38,7 @@ __all__ = [
     "AuthenticationError",
     "BitunixError",
     "BitunixInternalError",
+    "ClockSkewError",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeout",
@@ -150,6 +152,22 @@ class AuthenticationError(ExchangeError):
 
     def __init__(self, message: str = "Authentication failed", code: int | None = None):
         super().__init__(message, code)
+
+
+class ClockSkewError(AuthenticationError):
+    """A signed request or login was refused and the local clock is off the exchange's.
+
+    BitUnix refuses signatures whose timestamp is too far from its own clock. ``offset`` is
+    the exchange's clock minus the local one, in seconds (from the reply's ``Date`` header),
+    or None when the exchange named the timestamp without saying its time. Synchronise the
+    local clock (NTP) or pass a corrected ``clock``/``wall_clock``.
+    """
+
+    def __init__(self, message: str, code: int | None = None, offset: float | None = None):
+        BitunixError.__init__(self, message, code, offset)
+        self.message = message
+        self.code = code
+        self.offset = offset
 
 
 class SubscriptionRejected(ExchangeError):

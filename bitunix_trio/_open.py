@@ -113,7 +113,7 @@ async def open_bitunix_stream(
         rng: the random source of backoff jitter (seed it for reproducible schedules).
         rest_transport: an ``httpx`` transport for ``stream.rest`` (tests, the simulator).
         close_timeout: seconds a clean close of a socket may take.
-        wall_clock: Unix time, for ping values and login timestamps.
+        wall_clock: Unix time, for ping values, login timestamps and REST signatures.
         fallback_grace: once a public connection has been down this many seconds, its
             market subscriptions are fed from REST (``DataSource.REST``) every
             ``poll_interval`` seconds until it is back, and the stream is ``DEGRADED``;
@@ -179,6 +179,7 @@ async def open_bitunix_stream(
         transport=rest_transport,
         ssl_context=verify,
         allow_insecure_transport=insecure,
+        clock=wall_clock,
     ) as rest:
         stream._rest = rest
         fallback = StreamFallback(

@@ -10,6 +10,7 @@ resolution logic in the client.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import time
@@ -21,7 +22,9 @@ import trio
 
 from ._credentials import Credentials
 from ._exceptions import (
+    AuthenticationError,
     BitunixError,
+    ClockSkewError,
     ConfigurationError,
     RateLimited,
     RestError,
@@ -38,7 +41,10 @@ from ._rest_core import (
 from ._signing import compact_json, new_nonce, now_ms, query_values, rest_headers
 from ._text import printable
 
-__all__ = ["RETRY_STATUSES", "RestSession", "logger"]
+__all__ = ["CLOCK_SKEW_HINT", "RETRY_STATUSES", "RestSession", "clock_skew_error", "logger"]
+
+#: The exchange's "signature error" code (also what a stale timestamp gets).
+SIGNATURE_CODE = 10007
 
 logger = logging.getLogger("bitunix_trio.rest")
 
@@ -46,6 +52,33 @@ logger = logging.getLogger("bitunix_trio.rest")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _T = TypeVar("_T")
+
+
+#: Seconds the local clock may be off the exchange's (by its ``Date`` header, which has
+#: one-second resolution) before a refused signature is reported as a clock problem.
+CLOCK_SKEW_HINT = 5.0
+
+
+def clock_skew_error(
+    exc: AuthenticationError, date_header: str | None, local_time: float
+) -> ClockSkewError | None:
+    """A :class:`ClockSkewError` for a refused signature (code 10007) when the reply's
+    ``Date`` shows the local clock ``CLOCK_SKEW_HINT`` seconds or more off; else None."""
+    if exc.code != SIGNATURE_CODE or not date_header:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(date_header).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    offset = server - local_time
+    if abs(offset) < CLOCK_SKEW_HINT:
+        return None
+    way = "behind" if offset > 0 else "ahead of"
+    message = (
+        f"{exc.message}: the local clock is {abs(offset):.0f} s {way} the exchange's "
+        "(its Date header), so signed requests look stale to it; synchronise the clock"
+    )
+    return ClockSkewError(message, exc.code, offset)
 
 
 def retryable(exc: BitunixError) -> bool:
@@ -228,4 +261,10 @@ class RestSession:
         logger.debug(
             "%s %s -> HTTP %d in %.3f s", method, path, status, trio.current_time() - started
         )
-        return unwrap_envelope(status, content, method, path)
+        try:
+            return unwrap_envelope(status, content, method, path)
+        except AuthenticationError as exc:
+            skew = clock_skew_error(exc, response.headers.get("date"), self.clock())
+            if skew is not None:
+                raise skew from exc
+            raise

@@ -55,6 +55,7 @@ from ._exceptions import (
     AuthenticationError,
     BitunixError,
     BitunixInternalError,
+    ClockSkewError,
     ConnectionLost,
     ConnectTimeout,
     StreamFailed,
@@ -471,6 +472,11 @@ class ConnectionSlot:
             elif kind is LoginFailed:
                 assert isinstance(event, LoginFailed)
                 text = "Authentication failed"
+                if event.message and "timestamp" in event.message.lower():
+                    raise ClockSkewError(
+                        f"{text}: {printable(event.message)}: the login timestamp is off the "
+                        "exchange's clock; synchronise the local clock"
+                    )
                 raise AuthenticationError(
                     f"{text}: {printable(event.message)}" if event.message else text
                 )

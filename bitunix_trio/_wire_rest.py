@@ -211,6 +211,11 @@ def kline_to_rest_wire(k: KlineUpdate) -> Wire:
     }
 
 
+def _ms_text(ms: int | None) -> str | None:
+    """REST ``ctime``/``mtime``: milliseconds as a decimal string (live, section 8)."""
+    return None if ms is None else str(ms)
+
+
 def order_to_rest_wire(o: Order) -> Wire:
     """Order -> a ``get_pending_orders`` row (ms times, int leverage, REST key names)."""
     wire: Wire = {
@@ -232,8 +237,8 @@ def order_to_rest_wire(o: Order) -> Wire:
     _put(wire, "fee", _opt_num(o.fee))
     _put(wire, "realizedPNL", _opt_num(o.realized_pnl))
     _tp_sl_wire(wire, o)
-    _put(wire, "ctime", o.created_ms)
-    _put(wire, "mtime", o.updated_ms)
+    _put(wire, "ctime", _ms_text(o.created_ms))
+    _put(wire, "mtime", _ms_text(o.updated_ms))
     return wire
 
 
@@ -253,8 +258,8 @@ def position_to_rest_wire(p: Position) -> Wire:
     _put(wire, "liqPrice", _opt_num(p.liquidation_price))
     _put(wire, "marginRate", _opt_num(p.margin_rate))
     _put(wire, "avgOpenPrice", _opt_num(p.average_price))
-    _put(wire, "ctime", p.created_ms)
-    _put(wire, "mtime", p.updated_ms)
+    _put(wire, "ctime", _ms_text(p.created_ms))
+    _put(wire, "mtime", _ms_text(p.updated_ms))
     return wire
 
 

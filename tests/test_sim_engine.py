@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -229,7 +229,10 @@ def test_trades_every_tick_and_since() -> None:
         assert [(t.price, t.qty) for t in new] == [(t.price, t.qty) for t in trades]
         seen.extend(new)
         for t in trades:
-            assert t.time == datetime.fromtimestamp((START + n * 310) // 1000, UTC)
+            ms = START + n * 310  # trade times carry the millisecond
+            assert t.time == datetime.fromtimestamp(ms // 1000, UTC) + timedelta(
+                milliseconds=ms % 1000
+            )
     assert 40 < ticks_with_trades < 119
     assert e.trades_since("SOLUSDT", seq) == ([], seq)
     wire = [trade_to_wire(t) for t in seen[:3]]

@@ -230,14 +230,14 @@ async def test_private_errors(autojump_clock: MockClock, memory_sim: SimulatedEx
         headers = _signing.rest_headers(
             memory_sim.credentials,
             nonce="x" * 32,
-            timestamp_ms=1,
+            timestamp_ms=memory_sim.now_ms(),
             params={"marginCoin": "USDT"},
         )
         tampered = await client.get(ACCOUNT, params={"marginCoin": "USDC"}, headers=headers)
         assert error(tampered)[0] == 10007
         body = _signing.compact_json(limit_order())
         headers = _signing.rest_headers(
-            memory_sim.credentials, nonce="y" * 32, timestamp_ms=1, body=body
+            memory_sim.credentials, nonce="y" * 32, timestamp_ms=memory_sim.now_ms(), body=body
         )
         spaced = json.dumps(limit_order())  # same JSON, different bytes than signed
         response = await client.post(TRADE + "place_order", content=spaced, headers=headers)

@@ -8,7 +8,7 @@ Unknown and unlisted (``PREVIEW``) symbols raise ``SimulatedError(20015)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -168,7 +168,9 @@ class MarketViews:
             price=m.price(trade.price_ticks),
             qty=trade.qty,
             side=Side.BUY if trade.side == "buy" else Side.SELL,
-            time=datetime.fromtimestamp(trade.ts // 1000, UTC),
+            # Trade times carry the millisecond, as live (``...T05:47:52.930Z`` style).
+            time=datetime.fromtimestamp(trade.ts // 1000, UTC)
+            + timedelta(milliseconds=trade.ts % 1000),
             ts=self._now_ms,
             source=_WS,
         )

@@ -255,10 +255,11 @@ class SimulatedExchange:
         ``open_bitunix_stream(**exchange.stream_options())`` connects with the exchange's
         demo credentials. The options are ``credentials``, ``public_url``, ``private_url``,
         ``rest_url`` and ``wall_clock`` (:meth:`wall_clock`), and for the in-memory flavour
-        also the in-process ``connector`` and ``rest_transport``. ``overrides`` replace or add any keyword argument of
-        ``open_bitunix_stream``, e.g. ``exchange.stream_options(credentials=None)`` for a
-        public-only stream or ``exchange.stream_options(heartbeat=...)``; a name that
-        ``open_bitunix_stream`` does not take raises ``ConfigurationError``.
+        also the in-process ``connector`` and ``rest_transport``. ``overrides`` replace or
+        add any keyword argument of ``open_bitunix_stream``, e.g.
+        ``exchange.stream_options(credentials=None)`` for a public-only stream or
+        ``exchange.stream_options(heartbeat=...)``; a name that ``open_bitunix_stream``
+        does not take raises ``ConfigurationError``.
         """
         options: dict[str, Any] = {
             "credentials": self.credentials,
@@ -276,10 +277,11 @@ class SimulatedExchange:
         """Keyword arguments that point ``open_rest_client`` at this exchange.
 
         ``open_rest_client(**exchange.rest_options())`` calls it with the demo credentials.
-        The options are ``credentials``, ``base_url`` and ``clock`` (:meth:`wall_clock`), and for the in-memory flavour
-        ``transport``. ``overrides`` replace or add any keyword argument of
-        ``open_rest_client``, e.g. ``exchange.rest_options(credentials=None, timeout=2)``;
-        a name that ``open_rest_client`` does not take raises ``ConfigurationError``.
+        The options are ``credentials``, ``base_url`` and ``clock`` (:meth:`wall_clock`),
+        and for the in-memory flavour ``transport``. ``overrides`` replace or add any
+        keyword argument of ``open_rest_client``, e.g.
+        ``exchange.rest_options(credentials=None, timeout=2)``; a name that
+        ``open_rest_client`` does not take raises ``ConfigurationError``.
         """
         options: dict[str, Any] = {
             "credentials": self.credentials,
@@ -410,9 +412,22 @@ class SimulatedExchange:
         """
         return _Offline(self)
 
+    def skew_clock(self, seconds: float) -> None:
+        """Set the exchange's own clock ``seconds`` ahead of the market clock (negative:
+        behind; 0 puts it right).
+
+        From now on signed REST requests and logins are judged by the skewed clock, and the
+        REST ``Date`` header shows it; pushes keep their times. A client that signs with
+        :meth:`wall_time` (or the real clock, over loopback) then sees what a bot whose clock
+        is off by ``-seconds`` sees live: once that passes the freshness window (60 s), REST
+        calls answer 10007 ``"Timestamp expired"`` and logins fail.
+        """
+        self._ws.clock.skew_ms = round(seconds * 1000)
+
     def reset_faults(self) -> None:
-        """Switch every fault off."""
+        """Switch every fault off (the clock skew included)."""
         self._faults.reset()
+        self._ws.clock.skew_ms = 0
 
     def _go_offline(self) -> None:
         self._faults.offline_depth += 1
@@ -444,6 +459,7 @@ async def open_simulated_exchange(
     replay: str | os.PathLike[str] | Recording | None = None,
     speed: float = 1.0,
     loop: bool = False,
+    freshness_window: float | None = 60.0,
 ) -> AsyncIterator[SimulatedExchange]:
     """Run a simulated BitUnix futures exchange for the duration of the block.
 
@@ -476,6 +492,9 @@ async def open_simulated_exchange(
             ``bitunix_trio.testing._replay``); ``exchange.replay`` is the :class:`Replay`.
         speed: with ``replay``, how many times faster than recorded.
         loop: with ``replay``, start over at the end (else the pushes stop there).
+        freshness_window: seconds a signed REST request's or a login's timestamp may be off
+            the exchange's clock (None: any age); REST nonces are refused when reused
+            within it.
 
     Everything (servers, sockets, tasks) is torn down when the block exits.
     """
@@ -511,6 +530,7 @@ async def open_simulated_exchange(
                     idle_timeout=idle_timeout,
                     max_messages_per_second=max_messages_per_second,
                     max_streams=max_streams_per_connection,
+                    freshness_window=freshness_window,
                 ),
             )
             ws.remember_key(credentials.api_key)
@@ -521,7 +541,9 @@ async def open_simulated_exchange(
                 faults,
                 recorder,
                 on_private_change=ws.flush_private,
-                settings=RestSettings(rate_limits=rest_rate_limits),
+                settings=RestSettings(
+                    rate_limits=rest_rate_limits, freshness_window=freshness_window
+                ),
             )
             if replayer is None:
                 await nursery.start(ws.run_ticker)

@@ -213,7 +213,7 @@ class ReplayRestApp(RestApp):
             return self._envelope(404, None, f"Not in the recording: {where}")
         if not market:
             try:
-                self._authenticate(request)
+                self._authenticate(request, now)
             except SimulatedError as exc:
                 return self._envelope(exc.code, None, exc.msg)
         code = _code_of(body)

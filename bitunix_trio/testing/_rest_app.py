@@ -10,8 +10,11 @@ Served on loopback by hypercorn (trio worker), or in process through
   ``{"code":404,"data":null,"msg":"Not Found"}``;
 * private endpoints need the ``api-key``/``nonce``/``timestamp``/``sign`` headers: a missing
   or unknown key answers 10003, a wrong signature 10007 (verified over the sorted,
-  unescaped ``key+value`` query and the exact raw body bytes); the timestamp may be any
-  age (the exchange's clock is simulated);
+  unescaped ``key+value`` query and the exact raw body bytes); a ``timestamp`` (Unix
+  milliseconds) more than ``freshness_window`` seconds (60) away from the exchange's clock
+  (seconds instead of milliseconds, a clock set wrong, a request held back) answers 10007
+  ``"Timestamp expired"``, and a nonce already used by the key within that window answers
+  10007 ``"Nonce repeated"`` (the live texts are not documented);
 * rate limits over a sliding 1 s window of answered requests: 10 per second per endpoint
   and client IP on market endpoints, 10 per second per endpoint and API key on private
   ones, 5 per second on ``cancel_orders``/``cancel_all_orders``/``tpsl/cancel_order``; over
@@ -91,6 +94,8 @@ class RestSettings:
     """Tunable limits of the REST side (defaults are the real exchange's)."""
 
     rate_limits: bool = True
+    #: Seconds a signed request's timestamp may be off the exchange's clock (None: any).
+    freshness_window: float | None = 60.0
     market_per_second: int = 10
     private_per_second: int = 10
     cancel_per_second: int = 5
@@ -192,6 +197,8 @@ class RestApp:
         self.settings = settings or RestSettings()
         self._on_private_change = on_private_change
         self._limiter = _RateLimiter()
+        #: (api key, nonce) -> Trio time until which that nonce stays refused.
+        self._nonces: dict[tuple[str, str], float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI 3 entry point (``http`` and ``lifespan`` scopes)."""
@@ -276,7 +283,7 @@ class RestApp:
         api_key: str | None = None
         try:
             if kind != "market":
-                api_key = self._authenticate(request)
+                api_key = self._authenticate(request, now)
             if not self._within_limits(request, kind, api_key, now):
                 return self._envelope(10006, None, "Request too frequently")
             data = handler(self, request, api_key)
@@ -291,7 +298,7 @@ class RestApp:
         text = _signing.compact_json({"code": code, "data": data, "msg": msg})
         return code, text.encode("utf-8")
 
-    def _authenticate(self, request: _Request) -> str:
+    def _authenticate(self, request: _Request, now: float) -> str:
         api_key = request.headers.get("api-key")
         if not api_key:
             raise SimulatedError(10003, "api-key can't be empty")
@@ -306,7 +313,23 @@ class RestApp:
             credentials, headers=request.headers, params=request.params, body=request.body
         ):
             raise SimulatedError(10007, "Signature Error")
+        window = self.settings.freshness_window
+        if window is not None:
+            stamp = int(request.headers["timestamp"])  # digits: verify_rest checked
+            if abs(stamp - self.clock.judge_ms(now)) > window * 1000:
+                raise SimulatedError(10007, "Timestamp expired")
+            self._check_nonce(api_key, request.headers["nonce"], now, window)
         return api_key
+
+    def _check_nonce(self, api_key: str, nonce: str, now: float, window: float) -> None:
+        nonces = self._nonces
+        if len(nonces) > 4096:
+            for key in [k for k, until in nonces.items() if until <= now]:
+                del nonces[key]
+        until = nonces.get((api_key, nonce))
+        if until is not None and until > now:
+            raise SimulatedError(10007, "Nonce repeated")
+        nonces[(api_key, nonce)] = now + 2 * window
 
     def _within_limits(self, request: _Request, kind: str, api_key: str | None, now: float) -> bool:
         if not self.settings.rate_limits:

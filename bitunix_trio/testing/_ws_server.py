@@ -24,10 +24,15 @@ Behaviour (``bitunix-protocol.md`` sections 2, 6, 8 and 9):
   channels (nothing on others), then silence; lowercase symbols are accepted and pushes
   say upper case;
 * ``login`` on ``/private/`` is checked against the real signature (timestamp in seconds
-  or milliseconds, signed as the decimal text sent); after a successful login the
+  or milliseconds, signed as the decimal text sent) and refused with ``"timestamp
+  expired"`` when its timestamp is more than ``freshness_window`` (60 s) off the
+  exchange's clock (nonces are not checked for reuse: the vendor's Java client logs in
+  with the same literal nonce every time); after a successful login the
   ``order``, ``position``, ``balance`` and ``tpsl`` pushes follow without any subscribe
   (a private subscribe is accepted silently); public channels are not served on
   ``/private/`` and login is ignored on ``/public/``;
+* a protocol-level (RFC 6455) ping as a client's first frame gets no pong, and the socket
+  is cut (no close frame) 1.5 s later, as live; later protocol pings get their pong;
 * a socket with no JSON ping for 60 s is dropped with no close frame; so is a client that
   sends more than 5 messages within any 1 s, and a client too slow to take its pushes.
 
@@ -128,6 +133,63 @@ def market_data(engine: ExchangeEngine, channel: str, symbol: str) -> Any | None
     if parts is not None:
         return _wire(engine.kline(symbol, parts[0], parts[1]))
     return None
+
+
+class _FirstFrameGate(trio.abc.HalfCloseableStream):
+    """Holds back a protocol-level ping sent as a client's first WebSocket frame.
+
+    trio-websocket answers every ping by itself; the live exchange answers none sent as
+    the first frame and cuts the socket about 1.5 s later. The gate reads the bytes after
+    the HTTP handshake: when the first frame's opcode is ping (0x9), nothing from then on
+    reaches trio-websocket and ``first_ping`` is set (the server cuts the socket).
+    """
+
+    def __init__(self, stream: AbortableStream) -> None:
+        self._stream = stream
+        self._head: bytes | None = b""  # the handshake's tail; None once it has ended
+        self._watching = True
+        self._held = False
+        self.first_ping = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        while True:
+            data = await self._stream.receive_some(max_bytes)
+            if self._held and data:
+                continue  # everything after the ping is dropped until the cut
+            if not self._watching or not data:
+                return data
+            keep = bytes(data)
+            if self._head is None:
+                first = 0  # the handshake ended with the previous chunk
+            else:
+                end = (self._head + keep).find(b"\r\n\r\n")
+                if end < 0:
+                    self._head = (self._head + keep)[-3:]
+                    return data
+                first = end + 4 - len(self._head)  # index in ``keep`` of the first frame
+                if first >= len(keep):
+                    self._head = None
+                    return data
+            self._watching = False
+            if keep[first] & 0x0F == 0x9:
+                self._held = True
+                self.first_ping.set()
+                if first == 0:
+                    continue
+                return keep[:first]
+            return data
 
 
 class SimClock:
@@ -240,6 +302,11 @@ class WsSettings:
     send_queue_ticks: int = 32
     handshake_timeout: float = 10.0
     close_timeout: float = 5.0
+    #: Seconds a login timestamp may be off the exchange's clock (None: any age).
+    freshness_window: float | None = 60.0
+    #: A protocol-level ping as a client's first frame: no pong, the socket cut this long
+    #: after (None: answered like any ping, as trio-websocket does by itself).
+    first_frame_ping_cut: float | None = 1.5
 
 
 class WsServer:
@@ -416,17 +483,33 @@ class WsServer:
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one client transport (a TCP stream or one end of a memory stream pair)."""
         abortable = AbortableStream(stream)
+        gate = _FirstFrameGate(abortable)
         try:
             async with trio.open_nursery() as nursery:
-                await self._serve(nursery, abortable)
+                if self.settings.first_frame_ping_cut is not None:
+                    nursery.start_soon(self._cut_after_first_ping, gate, abortable)
+                await self._serve(nursery, abortable, gate)
                 nursery.cancel_scope.cancel()
         finally:
             abortable.abort()
 
-    async def _serve(self, nursery: trio.Nursery, stream: AbortableStream) -> None:
+    async def _cut_after_first_ping(self, gate: _FirstFrameGate, stream: AbortableStream) -> None:
+        await gate.first_ping.wait()
+        assert self.settings.first_frame_ping_cut is not None
+        await trio.sleep(self.settings.first_frame_ping_cut)
+        for session in list(self._sessions.values()):
+            if session.stream is stream:
+                self._finish(session, "aborted", "protocol ping as the first frame")
+        stream.abort()
+
+    async def _serve(
+        self, nursery: trio.Nursery, stream: AbortableStream, gate: _FirstFrameGate
+    ) -> None:
         request: trio_websocket.WebSocketRequest | None = None
         with trio.move_on_after(self.settings.handshake_timeout):
-            request = await trio_websocket.wrap_server_stream(nursery, stream)
+            # trio-websocket's annotation says SocketStream, but any trio Stream works.
+            wrapped: Any = gate
+            request = await trio_websocket.wrap_server_stream(nursery, wrapped)
         if request is None:
             return
         now = trio.current_time()
@@ -628,7 +711,20 @@ class WsServer:
             nonce=frame.nonce,
             sign=frame.sign,
         )
-        return (True, None) if ok else (False, "sign error")
+        if not ok:
+            return False, "sign error"
+        window = self.settings.freshness_window
+        if window is not None and not _signing.verify_ws_login(
+            credentials,
+            api_key=frame.api_key,
+            timestamp=frame.timestamp,
+            nonce=frame.nonce,
+            sign=frame.sign,
+            now=self.clock.judge_ms(trio.current_time()) / 1000,
+            max_skew=window,
+        ):
+            return False, "timestamp expired"
+        return True, None
 
 
 def _normal_key(key: StreamKey) -> StreamKey:
