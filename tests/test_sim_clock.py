@@ -19,7 +19,13 @@ from trio.testing import MockClock
 
 import bitunix_trio as bt
 from bitunix_trio import _signing
-from bitunix_trio.testing import DEFAULT_INSTRUMENTS, SimulatedExchange, open_simulated_exchange
+from bitunix_trio.testing import (
+    DEFAULT_INSTRUMENTS,
+    SimulatedExchange,
+    open_simulated_exchange,
+    serve_sim,
+)
+from bitunix_trio.testing._cli import main as sim_main
 
 GREETING = {"op": "connect", "data": {"result": True}}
 ACCOUNT = "/api/v1/futures/account"
@@ -275,3 +281,25 @@ async def test_ticker_cadence(
                 times.append(round(trio.current_time(), 2))
     assert times[:4] == [0.31, 1.55, 3.1, 4.34]
     assert 0.6 <= len(times) / 60 <= 0.8  # about 0.7 a second, as probed live
+
+
+@pytest.mark.loopback
+async def test_sim_cli_symbols_and_start_time(capsys: pytest.CaptureFixture[str]) -> None:
+    lines: list[str] = []
+    async with trio.open_nursery() as nursery:
+        exchange: SimulatedExchange = await nursery.start(
+            lambda task_status: serve_sim(
+                symbols=["BTCUSDT", "ethusdt"],
+                start_time=1_790_000_000,
+                print_fn=lines.append,
+                task_status=task_status,
+            )
+        )
+        assert "  symbols:           BTCUSDT, ETHUSDT" in lines
+        assert exchange.start_ms == 1_790_000_000_000
+        async with exchange.rest_client() as client:
+            pairs = (await client.get("/api/v1/futures/market/trading_pairs")).json()["data"]
+        assert [p["symbol"] for p in pairs] == ["BTCUSDT", "ETHUSDT"]
+        nursery.cancel_scope.cancel()
+    assert sim_main(["sim", "--symbols", "BTC-USD"]) == 2
+    assert "not a USDT perpetual symbol" in capsys.readouterr().err

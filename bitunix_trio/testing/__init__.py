@@ -33,6 +33,8 @@ from ._exchange import demo_credentials as demo_credentials
 from ._exchange import open_simulated_exchange as open_simulated_exchange
 from ._faults import GARBAGE_FRAMES as GARBAGE_FRAMES
 from ._faults import FaultState as FaultState
+from ._market import DEFAULT_SYMBOLS as DEFAULT_SYMBOLS
+from ._market import INSTRUMENT_CATALOGUE as INSTRUMENT_CATALOGUE
 from ._recorder import ConnectionRecord as ConnectionRecord
 from ._recorder import Recorder as Recorder
 from ._recorder import RestRequestRecord as RestRequestRecord
@@ -42,7 +44,9 @@ from ._ws_server import ConnectionInfo as ConnectionInfo
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
+    "DEFAULT_SYMBOLS",
     "GARBAGE_FRAMES",
+    "INSTRUMENT_CATALOGUE",
     "Account",
     "ConnectionInfo",
     "ConnectionRecord",

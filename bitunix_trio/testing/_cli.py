@@ -17,6 +17,7 @@ import trio
 from bitunix_trio._exceptions import ConfigurationError
 
 from ._exchange import SimulatedExchange, open_simulated_exchange
+from ._market import instruments_for
 
 __all__ = ["main", "serve_sim"]
 
@@ -27,6 +28,8 @@ async def serve_sim(
     seed: int = 0,
     rest_port: int = 0,
     *,
+    symbols: Sequence[str] | None = None,
+    start_time: float | None = None,
     print_fn: Callable[[str], object] = print,
     replay: str | None = None,
     speed: float = 1.0,
@@ -36,18 +39,31 @@ async def serve_sim(
     """Serve a simulated exchange on ``host`` until cancelled.
 
     ``port`` is the WebSocket port and ``rest_port`` the REST port (0: chosen by the OS).
+    ``symbols`` are the listed perpetuals (default: the 24 of ``DEFAULT_SYMBOLS`` and the
+    PREVIEW ``NEWUSDT``); ``start_time`` (Unix seconds) fixes where the exchange's clock
+    starts (default: the wall clock).
     Prints the URLs and the demo credentials with ``print_fn``, then reports the
     :class:`SimulatedExchange` handle through ``task_status`` (for ``nursery.start``).
     ``replay`` serves a recording file ``speed`` times faster (``loop``: over and over).
     """
     async with open_simulated_exchange(
-        seed, host=host, port=port, rest_port=rest_port, replay=replay, speed=speed, loop=loop
+        seed,
+        host=host,
+        port=port,
+        rest_port=rest_port,
+        symbols=symbols,
+        start_time=start_time,
+        replay=replay,
+        speed=speed,
+        loop=loop,
     ) as ex:
         title = f"Simulated BitUnix futures exchange (seed {seed})"
         if ex.replay is not None:
             title = f"Simulated BitUnix futures exchange replaying {replay} ({ex.replay!r})"
+        listed = [s for s in ex.engine.instruments if ex.engine.is_listed(s)]
         lines = [
             title,
+            f"  symbols:           {', '.join(listed)}",
             f"  public WebSocket:  {ex.public_url}",
             f"  private WebSocket: {ex.private_url}",
             f"  REST:              {ex.rest_url}",
@@ -78,12 +94,33 @@ def _parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="with --replay: times faster than recorded"
     )
     parser.add_argument("--loop", action="store_true", help="with --replay: start over at the end")
+    parser.add_argument(
+        "--symbols",
+        type=_symbols,
+        default=None,
+        help="comma-separated USDT perpetuals to list, e.g. BTCUSDT,ETHUSDT (default: 24)",
+    )
+    parser.add_argument(
+        "--start-time",
+        type=float,
+        default=None,
+        help="Unix seconds where the exchange's clock starts (default: now), for repeatable runs",
+    )
     return parser
 
 
+def _symbols(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    try:
+        instruments_for(names)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S] [--replay FILE [--speed N]
-    [--loop]]``; return the exit code.
+    """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S] [--symbols A,B]
+    [--start-time T] [--replay FILE [--speed N] [--loop]]``; return the exit code.
 
     A leading ``sim`` in ``argv`` is accepted. Ctrl-C stops the server and returns 0.
     """
@@ -100,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         options.port,
         options.seed,
         options.rest_port,
+        symbols=options.symbols,
+        start_time=options.start_time,
         print_fn=partial(print, flush=True),
         replay=options.replay,
         speed=options.speed,
