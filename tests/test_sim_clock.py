@@ -19,6 +19,7 @@ from trio.testing import MockClock
 
 import bitunix_trio as bt
 from bitunix_trio import _signing
+from bitunix_trio._watch import watch
 from bitunix_trio.testing import (
     DEFAULT_INSTRUMENTS,
     SimulatedExchange,
@@ -303,3 +304,29 @@ async def test_sim_cli_symbols_and_start_time(capsys: pytest.CaptureFixture[str]
         nursery.cancel_scope.cancel()
     assert sim_main(["sim", "--symbols", "BTC-USD"]) == 2
     assert "not a USDT perpetual symbol" in capsys.readouterr().err
+
+
+async def test_watch_demo_shows_the_time_of_day(autojump_clock: MockClock) -> None:
+    lines: list[str] = []
+    await watch(["BTCUSDT"], demo=True, memory=True, duration=1.0, print_fn=lines.append)
+    update = next(line for line in lines if "BTCUSDT" in line and not line.startswith("watch"))
+    shown = datetime.strptime(update[:8], "%H:%M:%S").time()
+    now = datetime.now(UTC)
+    apart = (now.hour * 3600 + now.minute * 60 + now.second) - (
+        shown.hour * 3600 + shown.minute * 60 + shown.second
+    )
+    assert apart % 86400 < 60 or apart % 86400 > 86400 - 60
+
+
+async def test_retries_are_signed_with_the_time_they_are_sent(
+    autojump_clock: MockClock, memory_sim: SimulatedExchange
+) -> None:
+    options = {**memory_sim.rest_options(), "retry_delay": 40.0, "max_retry_delay": 40.0}
+    memory_sim.throttle_rest()
+    async with bt.open_rest_client(**options) as rest, trio.open_nursery() as nursery:
+        nursery.start_soon(rest.get_account)  # tries at 0, 40 and 80 s: throttled
+        await trio.sleep(100)
+        memory_sim.throttle_rest(False)  # the last try, 120 s after the first, is accepted
+    stamps = [int(dict(r.headers)["timestamp"]) for r in memory_sim.recorder.requests]
+    assert [round((s - stamps[0]) / 1000) for s in stamps] == [0, 40, 80, 120]
+    assert memory_sim.recorder.requests[-1].code == 0
