@@ -62,7 +62,10 @@ RECOVERED = DataSource.RECOVERED
 async def rest(memory_sim: SimulatedExchange) -> AsyncIterator[BitunixRestClient]:
     """A REST client of the in-memory exchange's demo account."""
     async with open_rest_client(
-        memory_sim.credentials, memory_sim.rest_url, transport=memory_sim.rest_transport()
+        memory_sim.credentials,
+        memory_sim.rest_url,
+        transport=memory_sim.rest_transport(),
+        clock=memory_sim.wall_clock,  # signs in virtual time, fresh to the exchange
     ) as client:
         yield client
 

@@ -166,7 +166,7 @@ async def test_skewed_clock_is_reported_as_clock_skew(
         memory_sim.reset_faults()
         await rest.get_account()
     memory_sim.skew_clock(-300)
-    options = {**memory_sim.stream_options(), "rest_transport": None}
+    options = memory_sim.stream_options()
     with pytest.raises(bt.ClockSkewError, match="timestamp"):
         async with bt.open_bitunix_stream(**options):
             pass  # pragma: no cover
