@@ -19,7 +19,7 @@ from trio.testing import MockClock
 
 import bitunix_trio as bt
 from bitunix_trio import _signing
-from bitunix_trio._watch import watch
+from bitunix_trio._cli._watch import watch
 from bitunix_trio.testing import (
     DEFAULT_INSTRUMENTS,
     SimulatedExchange,
