@@ -34,6 +34,8 @@ from ._config import DEFAULT_RECONNECT_POLICY as DEFAULT_RECONNECT_POLICY
 from ._config import HeartbeatConfig as HeartbeatConfig
 from ._config import ReconnectPolicy as ReconnectPolicy
 from ._connector import Connector as Connector
+from ._connector import WebSocketConnection as WebSocketConnection
+from ._connector import trio_websocket_connector as trio_websocket_connector
 from ._credentials import Credentials as Credentials
 from ._credentials import InsecureCredentialsFileWarning as InsecureCredentialsFileWarning
 from ._exceptions import AuthenticationError as AuthenticationError
@@ -103,6 +105,7 @@ from ._subscription import SubscriptionChannel as SubscriptionChannel
 from ._subscription import SubscriptionStale as SubscriptionStale
 from ._subscription import SubscriptionStatistics as SubscriptionStatistics
 from ._version import __version__ as __version__
+from ._websockets import websockets_connector as websockets_connector
 
 __all__ = [
     "DEFAULT_BUFFER_SIZE",
@@ -192,9 +195,12 @@ __all__ = [
     "TransportError",
     "UpdateEvent",
     "UsageError",
+    "WebSocketConnection",
     "__version__",
     "open_bitunix_stream",
     "open_rest_client",
+    "trio_websocket_connector",
+    "websockets_connector",
 ]
 
 

@@ -1,13 +1,20 @@
-"""The one place that opens WebSockets, and maps trio-websocket's failures to ours.
+"""The connector seam: how the stream opens a WebSocket, and the one connection type it uses.
 
-A :class:`Connector` opens a client WebSocket whose background task runs in the nursery it
-is given. The default uses :func:`trio_websocket.connect_websocket_url` with no
-protocol-level keepalive (the exchange kills a socket whose first frame is a control ping;
-liveness is checked with JSON pings). The simulated exchange offers one over memory streams
-(``exchange.connector``), so tests under ``MockClock`` never touch a socket.
+The stream never touches a WebSocket library. It opens connections with a :class:`Connector`
+and uses them only through :class:`WebSocketConnection` (receive, send, close, abort), whose
+failures are our own errors: :class:`~bitunix_trio.ConnectionLost` (with the close code and
+reason) once open, the :class:`~bitunix_trio.ConnectError` family while opening.
 
-Timeouts are applied by the caller (:func:`connect`), because trio-websocket's
-``connect_websocket_url`` has none and ``open_websocket``'s default is 60 s.
+Two connectors ship: :func:`trio_websocket_connector` (the default, trio-websocket, in this
+module) and :func:`~bitunix_trio._websockets.websockets_connector` (websockets' Trio
+implementation, the ``fast`` extra). Neither sends protocol-level pings (the exchange kills a
+socket whose first frame is a control ping; liveness is checked with JSON pings), neither
+offers compression (the exchange negotiates none), both accept messages up to
+:data:`MAX_MESSAGE_SIZE` and verify TLS with the given ``ssl_context``. The simulated exchange
+offers one over memory streams (``exchange.connector``), so tests under ``MockClock`` never
+touch a socket.
+
+Timeouts are applied by the caller (:func:`connect`), so a connector needs none of its own.
 """
 
 from __future__ import annotations
@@ -33,42 +40,123 @@ from ._text import printable
 __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
     "MAX_MESSAGE_SIZE",
+    "MESSAGE_QUEUE_SIZE",
     "Connector",
+    "NetworkConnector",
+    "TrioWebSocketConnection",
+    "WebSocketConnection",
     "abort",
     "as_connect_error",
+    "broken_transport",
     "check_ws_url",
     "close_gracefully",
     "connect",
     "connection_lost",
     "default_connector",
+    "lost_with",
     "map_connect_error",
+    "open_transport",
     "tls_connector",
+    "trio_websocket_connector",
 ]
 
 #: Seconds a clean close (close frame, then the peer's) may take before the socket is cut.
 DEFAULT_CLOSE_TIMEOUT = 2.0
 #: The largest message accepted (``depth_books`` frames are ~0.5 MB).
 MAX_MESSAGE_SIZE = 8 * 2**20
-#: Messages trio-websocket buffers between its reader task and ours.
+#: Messages a transport may buffer between its own reader task and ours.
 MESSAGE_QUEUE_SIZE = 64
 
 
+class WebSocketConnection(Protocol):
+    """An open client WebSocket, as the stream uses it (whatever library speaks WebSocket).
+
+    A :class:`Connector` returns one. Its methods raise only our errors:
+    :class:`~bitunix_trio.ConnectionLost` once the connection has ended, with the close code
+    (``1006`` when the peer vanished without a close frame) and the peer's reason.
+    """
+
+    async def receive(self) -> str | bytes:
+        """The next message (``str`` for a text frame, ``bytes`` for a binary one);
+        :class:`~bitunix_trio.ConnectionLost` once the connection has ended."""
+        ...
+
+    async def send(self, message: str) -> None:
+        """Send ``message`` as a text frame; :class:`~bitunix_trio.ConnectionLost` if the
+        connection has ended."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close cleanly: send a close frame, wait for the peer's, then close the transport.
+
+        The caller bounds the wait with a cancel scope; the transport is closed however
+        this ends."""
+        ...
+
+    async def abort(self) -> None:
+        """Close the transport now, with no close handshake (idempotent)."""
+        ...
+
+
 class Connector(Protocol):
-    """Opens a client WebSocket to ``url``; its background task runs in ``nursery``."""
+    """Opens a client WebSocket to ``url``; its background tasks (if any) run in
+    ``nursery``. Failures while opening are our :class:`~bitunix_trio.ConnectError` (or
+    an ``OSError``, ``ssl.SSLError``..., mapped to one by the stream)."""
 
-    async def __call__(
-        self, nursery: trio.Nursery, url: str
-    ) -> trio_websocket.WebSocketConnection: ...
+    async def __call__(self, nursery: trio.Nursery, url: str) -> WebSocketConnection: ...
 
 
-async def default_connector(
-    nursery: trio.Nursery, url: str, *, ssl_context: ssl.SSLContext | None = None
-) -> trio_websocket.WebSocketConnection:
-    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``, verified with
-    ``ssl_context``, by default the system's trusted certificates).
+class TrioWebSocketConnection:
+    """A trio-websocket connection as a :class:`WebSocketConnection`.
 
-    The transport is opened here rather than by ``connect_websocket_url``, so that it is
-    closed when the handshake fails (trio-websocket leaves it open on a rejection).
+    ``transport`` is the stream under it: trio-websocket leaves its transport open after an
+    abnormal closure (1006) or a close it did not initiate, so it is closed here.
+    """
+
+    __slots__ = ("_transport", "_ws")
+
+    def __init__(
+        self, ws: trio_websocket.WebSocketConnection, transport: trio.abc.AsyncResource
+    ) -> None:
+        self._ws = ws
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"<TrioWebSocketConnection {self._transport!r}>"
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._ws.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            lost = connection_lost(exc)
+        raise lost
+
+    async def send(self, message: str) -> None:
+        try:
+            await self._ws.send_message(message)
+            return
+        except trio_websocket.ConnectionClosed as exc:
+            lost = connection_lost(exc)
+        raise lost
+
+    async def aclose(self) -> None:
+        try:
+            await self._ws.aclose()
+        finally:
+            await self.abort()
+
+    async def abort(self) -> None:
+        await trio.aclose_forcefully(self._transport)
+
+
+async def open_transport(
+    url: str, ssl_context: ssl.SSLContext | None
+) -> tuple[trio.SocketStream | trio.SSLStream[trio.SocketStream], str, str]:
+    """Open TCP (and TLS, handshake done, for ``wss:``) to ``url``'s host.
+
+    Returns the stream, the ``Host`` header and the resource (path and query). TLS is
+    verified with ``ssl_context``, by default the system's trusted certificates. The
+    caller closes the stream if what follows fails.
     """
     parts = urlsplit(url)
     host = parts.hostname
@@ -77,23 +165,38 @@ async def default_connector(
     secure = parts.scheme == "wss"
     port = parts.port or (443 if secure else 80)
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]
-    if secure:
-        stream = await trio.open_ssl_over_tcp_stream(
-            host,
-            port,
-            ssl_context=ssl.create_default_context() if ssl_context is None else ssl_context,
-            https_compatible=True,
-        )
-    else:
-        stream = await trio.open_tcp_stream(host, port)
     host_header = host if port in (80, 443) else f"{host}:{port}"
+    if not secure:
+        return await trio.open_tcp_stream(host, port), host_header, resource
+    stream = await trio.open_ssl_over_tcp_stream(
+        host,
+        port,
+        ssl_context=ssl.create_default_context() if ssl_context is None else ssl_context,
+        https_compatible=True,
+    )
+    try:
+        # The TLS handshake here, so that a certificate failure is raised as one (inside a
+        # WebSocket library it would only close the connection, unexplained).
+        await stream.do_handshake()
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return stream, host_header, resource
+
+
+async def trio_websocket_connector(
+    nursery: trio.Nursery, url: str, *, ssl_context: ssl.SSLContext | None = None
+) -> WebSocketConnection:
+    """Open ``url`` with trio-websocket over TCP (TLS for ``wss:``, verified with
+    ``ssl_context``, by default the system's trusted certificates): the default connector.
+
+    trio-websocket (over wsproto) is the stream's default transport: mature, pure Python,
+    and what every test of the library runs on. No protocol-level pings, no compression,
+    messages up to 8 MiB.
+    """
+    stream, host_header, resource = await open_transport(url, ssl_context)
     watched = _WatchedStream(stream)
     try:
-        if isinstance(stream, trio.SSLStream):
-            # The TLS handshake here, so that a certificate failure is raised as one (inside
-            # trio-websocket it would only close the connection, unexplained).
-            await stream.do_handshake()
         guard = _HandshakeGuard(nursery, watched, url)
         ws = await trio_websocket.wrap_client_stream(
             guard,  # type: ignore[arg-type]  # (only its start_soon is used)
@@ -104,10 +207,15 @@ async def default_connector(
             max_message_size=MAX_MESSAGE_SIZE,
         )
         guard.opened = True
-        return ws
+        return TrioWebSocketConnection(ws, stream)
     except BaseException:
+        # Closed here: trio-websocket leaves the transport open on a rejection.
         await trio.aclose_forcefully(stream)
         raise
+
+
+#: The connector ``open_bitunix_stream`` uses unless told otherwise.
+default_connector = trio_websocket_connector
 
 
 class _WatchedStream(trio.abc.Stream):
@@ -173,7 +281,7 @@ class _HandshakeGuard:
             raise _handshake_failed(exc, self.url) from exc
         if not self.opened:
             failure = self.stream.failure
-            error = _broken(failure, self.url) if failure is not None else None
+            error = broken_transport(failure, self.url) if failure is not None else None
             if error is None:
                 error = ConnectError(f"{self.url} closed the connection during the handshake")
             raise error from failure
@@ -205,7 +313,7 @@ def _root(exc: BaseException) -> BaseException:
     return exc
 
 
-def _broken(exc: BaseException, url: str) -> ConnectError | None:
+def broken_transport(exc: BaseException, url: str) -> ConnectError | None:
     """Our error for a transport that broke while opening ``url`` (None: not known)."""
     root = _root(exc)
     if isinstance(root, ssl.SSLCertVerificationError):
@@ -220,11 +328,21 @@ def _broken(exc: BaseException, url: str) -> ConnectError | None:
     return None
 
 
-def tls_connector(ssl_context: ssl.SSLContext) -> Connector:
-    """The default connector, verifying TLS with ``ssl_context`` (a private CA, say)."""
+class NetworkConnector(Protocol):
+    """A connector that opens real sockets and verifies TLS with an ``ssl_context``."""
 
-    async def connector(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
-        return await default_connector(nursery, url, ssl_context=ssl_context)
+    async def __call__(
+        self, nursery: trio.Nursery, url: str, *, ssl_context: ssl.SSLContext | None = None
+    ) -> WebSocketConnection: ...
+
+
+def tls_connector(
+    ssl_context: ssl.SSLContext, base: NetworkConnector = trio_websocket_connector
+) -> Connector:
+    """``base`` (by default trio-websocket), verifying TLS with ``ssl_context``."""
+
+    async def connector(nursery: trio.Nursery, url: str) -> WebSocketConnection:
+        return await base(nursery, url, ssl_context=ssl_context)
 
     return connector
 
@@ -249,23 +367,23 @@ def map_connect_error(exc: BaseException, url: str) -> ConnectError | None:
     if isinstance(exc, trio_websocket.ConnectionClosed):
         return ConnectError(f"{url} closed the connection during the handshake")
     if isinstance(exc, ssl.SSLError | ssl.CertificateError | ConnectionResetError):
-        return _broken(exc, url)
+        return broken_transport(exc, url)
     if isinstance(exc, OSError):
         return ConnectError(f"cannot connect to {url}: {exc.strerror or exc}")
     if isinstance(exc, trio.BrokenResourceError | trio.ClosedResourceError):
-        known = _broken(exc, url)
+        known = broken_transport(exc, url)
         return known or ConnectError(f"connection to {url} broke during the handshake")
     return None
 
 
 async def connect(
     connector: Connector, nursery: trio.Nursery, url: str, *, deadline: float
-) -> trio_websocket.WebSocketConnection:
+) -> WebSocketConnection:
     """Open ``url`` with ``connector`` by ``deadline`` (trio clock).
 
     Raises :class:`ConnectTimeout` or :class:`ConnectError` (``__cause__`` = the original).
-    A rejection noticed by trio-websocket's own task surfaces from ``nursery`` instead; map
-    it with :func:`map_connect_error`.
+    A failure noticed by a transport's own task surfaces from ``nursery`` instead; map it
+    with :func:`map_connect_error`.
     """
     with trio.move_on_at(deadline) as scope:
         try:
@@ -290,16 +408,21 @@ def as_connect_error(exc: Exception, url: str) -> Exception:
 
 
 def connection_lost(exc: trio_websocket.ConnectionClosed) -> ConnectionLost:
-    """Our error for a closed WebSocket (code 1006 when the peer vanished)."""
+    """Our error for a closed trio-websocket connection (code 1006 when the peer vanished)."""
     reason = exc.reason
     if reason is None:
         return ConnectionLost(None)
-    if reason.reason:
-        return ConnectionLost(reason.code, f"WebSocket disconnected: {printable(reason.reason)}")
-    return ConnectionLost(reason.code)
+    return lost_with(reason.code, reason.reason)
 
 
-async def close_gracefully(ws: trio_websocket.WebSocketConnection, seconds: float) -> None:
+def lost_with(code: int | None, reason: str | None) -> ConnectionLost:
+    """Our error for a connection that ended with close ``code`` and ``reason``."""
+    if reason:
+        return ConnectionLost(code, f"WebSocket disconnected: {printable(reason)}")
+    return ConnectionLost(code)
+
+
+async def close_gracefully(ws: WebSocketConnection, seconds: float) -> None:
     """Send a close frame, wait (at most ``seconds``) for the peer's, then close the
     transport; shielded from outer cancellation."""
     with trio.CancelScope(shield=True) as scope:
@@ -307,18 +430,10 @@ async def close_gracefully(ws: trio_websocket.WebSocketConnection, seconds: floa
         try:
             await ws.aclose()
         finally:
-            await _close_transport(ws)
+            await ws.abort()
 
 
-async def abort(ws: trio_websocket.WebSocketConnection) -> None:
+async def abort(ws: WebSocketConnection) -> None:
     """Cut the socket now, with no close handshake (for a connection declared dead)."""
     with trio.CancelScope(shield=True):
-        await _close_transport(ws)
-
-
-async def _close_transport(ws: trio_websocket.WebSocketConnection) -> None:
-    # trio-websocket leaves its transport open after an abnormal closure (1006) or a close
-    # it did not initiate; close it here so that no socket outlives its connection.
-    stream = getattr(ws, "_stream", None)
-    if isinstance(stream, trio.abc.AsyncResource):
-        await trio.aclose_forcefully(stream)
+        await ws.abort()

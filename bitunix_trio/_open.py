@@ -43,9 +43,11 @@ from ._config import (
 from ._connector import (
     DEFAULT_CLOSE_TIMEOUT,
     Connector,
+    NetworkConnector,
     check_ws_url,
     default_connector,
     tls_connector,
+    trio_websocket_connector,
 )
 from ._credentials import Credentials
 from ._exceptions import ConfigurationError
@@ -54,6 +56,7 @@ from ._reconciler import DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
 from ._stream import BitunixStream
 from ._supervisor import collapse, reraise
 from ._usage import async_with_only
+from ._websockets import websockets_connector
 
 __all__ = ["DEFAULT_FALLBACK_GRACE", "open_bitunix_stream"]
 
@@ -69,6 +72,14 @@ def _check_seconds(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def _network_connector(connector: object) -> NetworkConnector | None:
+    """``connector`` if it is one of ours over real sockets (it takes ``ssl_context``)."""
+    for known in (trio_websocket_connector, websockets_connector):
+        if connector is known:
+            return known
+    return None
 
 
 @async_with_only("bitunix_trio.open_bitunix_stream(...)", "stream", "stream", BitunixStream)
@@ -105,8 +116,12 @@ async def open_bitunix_stream(
         credentials: :class:`Credentials`, needed for the private channels (orders,
             positions, balance, tpsl) and private REST calls.
         public_url, private_url, rest_url: the exchange's endpoints.
-        connector: how to open a WebSocket (default: trio-websocket over TCP/TLS; the
-            simulated exchange offers ``exchange.connector``).
+        connector: how to open a WebSocket: a :class:`Connector` returning a
+            :class:`WebSocketConnection`. The default, :func:`trio_websocket_connector`,
+            uses trio-websocket over TCP/TLS; :func:`websockets_connector` uses
+            websockets' Trio implementation (faster; the ``fast`` extra). Both take
+            ``ssl_context`` and the URL checks below. The simulated exchange offers
+            ``exchange.connector`` (in memory); your own connector decides how bytes travel.
         reconnect: :class:`ReconnectPolicy` (backoff, connect timeout, giving up).
         heartbeat: :class:`HeartbeatConfig` (ping interval, reply timeout, stale threshold).
         buffer_size: default buffer of lossless subscriptions (trades, account data).
@@ -142,9 +157,13 @@ async def open_bitunix_stream(
     insecure = allow_insecure_transport
     verify = check_ssl_context(ssl_context, allow_insecure_transport=insecure)
     if connector is None:
+        connector = default_connector
+    network = _network_connector(connector)
+    if network is not None:
         for url, name in ((public_url, "public_url"), (private_url, "private_url")):
             check_transport_url(url, name, allow_insecure_transport=insecure)
-        connector = default_connector if verify is None else tls_connector(verify)
+        if verify is not None:
+            connector = tls_connector(verify, network)
     if rest_transport is None:
         check_transport_url(rest_url, "rest_url", allow_insecure_transport=insecure)
     if not isinstance(reconnect, ReconnectPolicy):

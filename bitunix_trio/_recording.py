@@ -36,14 +36,13 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any, cast
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
 import trio
-import trio_websocket
 
-from ._connector import Connector
+from ._connector import Connector, WebSocketConnection
 from ._credentials import Credentials
 from ._exceptions import ConfigurationError
 from ._version import __version__
@@ -161,11 +160,10 @@ class RecordingWriter:
     def connector(self, inner: Connector) -> Connector:
         """A connector that opens sockets with ``inner`` and records every message received."""
 
-        async def connect(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+        async def connect(nursery: trio.Nursery, url: str) -> WebSocketConnection:
             ws = await inner(nursery, url)
             path = urlsplit(url).path or "/"
-            proxy = _RecordingConnection(ws, self, self.opened(path), path)
-            return cast(trio_websocket.WebSocketConnection, proxy)
+            return _RecordingConnection(ws, self, self.opened(path), path)
 
         return connect
 
@@ -175,23 +173,31 @@ class RecordingWriter:
 
 
 class _RecordingConnection:
-    """A WebSocket connection whose received messages are recorded (all else delegated)."""
+    """A WebSocket connection whose received messages are recorded."""
+
+    __slots__ = ("_conn", "_path", "_writer", "_ws")
 
     def __init__(
-        self, ws: trio_websocket.WebSocketConnection, writer: RecordingWriter, conn: int, path: str
+        self, ws: WebSocketConnection, writer: RecordingWriter, conn: int, path: str
     ) -> None:
         self._ws = ws
         self._writer = writer
         self._conn = conn
         self._path = path
 
-    async def get_message(self) -> str | bytes:
-        message = await self._ws.get_message()
+    async def receive(self) -> str | bytes:
+        message = await self._ws.receive()
         self._writer.frame(self._conn, self._path, message)
         return message
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ws, name)
+    async def send(self, message: str) -> None:
+        await self._ws.send(message)
+
+    async def aclose(self) -> None:
+        await self._ws.aclose()
+
+    async def abort(self) -> None:
+        await self._ws.abort()
 
 
 class _RecordingTransport(httpx.AsyncBaseTransport):

@@ -4,10 +4,10 @@ A :class:`ConnectionSlot` owns a :class:`~bitunix_trio._protocol.ConnectionProto
 whole life and (re)opens sockets for it::
 
     slot.run (a child of the stream's supervisor nursery)
-     └─ attempt: nursery holding trio-websocket's own reader task
+     └─ attempt: nursery holding the transport's own tasks (the connector's)
          └─ tasks nursery
-             ├─ reader:  get_message -> decode -> protocol -> non-blocking fan-out
-             ├─ writer:  protocol.pop_frames within the 5 msg/s budget -> send_message
+             ├─ reader:  receive -> decode -> protocol -> non-blocking fan-out
+             ├─ writer:  protocol.pop_frames within the 5 msg/s budget -> send
              └─ timer:   protocol.tick at protocol.timer_deadline(): ping overdue, silent
                          socket, stale subscriptions
 
@@ -26,17 +26,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import trio
-import trio_websocket
 
 from ._backoff import Backoff, BackoffExhausted
 from ._config import ReconnectPolicy
 from ._connector import (
     Connector,
+    WebSocketConnection,
     abort,
     as_connect_error,
     close_gracefully,
     connect,
-    connection_lost,
 )
 from ._events import (
     BadFrame,
@@ -337,22 +336,19 @@ class ConnectionSlot:
 
     # -- tasks ---------------------------------------------------------------------------
 
-    async def _reader(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _reader(self, ws: WebSocketConnection) -> None:
         # The hot path: one decode, one routing-key tuple and one dict lookup per frame, a
         # non-blocking deliver per value; protocol book-keeping only on the rare frames.
         proto = self.proto
         receive_frame = proto.receive_frame
         push_received = proto.push_received
         routes = self.stream._routes
-        get_message = ws.get_message
+        receive = ws.receive  # raises ConnectionLost when the socket ends
         current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
         handle = self._handle
         private_channels = PRIVATE_CHANNELS
         while True:
-            try:
-                text = await get_message()
-            except trio_websocket.ConnectionClosed as exc:
-                raise connection_lost(exc) from None
+            text = await receive()
             now = current_time()
             frame = decode(text)
             if type(frame) is Push:
@@ -391,7 +387,7 @@ class ConnectionSlot:
             if proto.timers_dirty:
                 self.poke()
 
-    async def _writer(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _writer(self, ws: WebSocketConnection) -> None:
         proto = self.proto
         while True:
             self._write_wake = wake = trio.Event()
@@ -406,16 +402,18 @@ class ConnectionSlot:
                 await wake.wait()
 
     async def _send_frames(
-        self, ws: trio_websocket.WebSocketConnection, frames: Sequence[str]
+        self, ws: WebSocketConnection, frames: Sequence[str]
     ) -> ConnectionLost | None:
         """Send ``frames`` in order; the reason the connection ended, if it did."""
         for frame in frames:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s: sending %s", self.name, _describe(frame))
             try:
-                await ws.send_message(frame)
-            except trio_websocket.ConnectionClosed as exc:
-                return connection_lost(exc)
+                await ws.send(frame)
+            except ConnectionLost as exc:
+                # A fresh error: the one raised holds the frames of the send (and whatever
+                # a connector chained to it) in its traceback.
+                return ConnectionLost(exc.close_code, exc.reason)
         return None
 
     async def _timer(self) -> None:

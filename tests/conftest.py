@@ -78,7 +78,7 @@ async def open_raw_ws(
         async with trio.open_nursery() as nursery:
             stream: trio.abc.Stream | None = None
             if exchange.memory:
-                ws = await exchange.connector(nursery, url)
+                ws, stream = await exchange._memory_websocket(nursery, url)
             else:
                 parts = urlsplit(url)
                 assert parts.hostname is not None

@@ -151,21 +151,21 @@ async def test_replay_speed_divides_every_recorded_time(
         assert exchange.replay is not None
         t0 = exchange.replay.t0
         ws = await exchange.connector(nursery, exchange.public_url)
-        assert json.loads(await ws.get_message())["op"] == "connect"
-        await ws.send_message('{"op":"subscribe","args":[{"symbol":"ETHUSDT","ch":"ticker"}]}')
+        assert json.loads(await ws.receive())["op"] == "connect"
+        await ws.send('{"op":"subscribe","args":[{"symbol":"ETHUSDT","ch":"ticker"}]}')
         received = []
         for _ in expected:
-            text = await ws.get_message()
+            text = await ws.receive()
             received.append((trio.current_time() - t0, text))
         assert [text for _, text in received] == [f.message for f in expected]
         assert [t for t, _ in received] == pytest.approx([f.t / 4 for f in expected], abs=1e-9)
         assert trio.current_time() - t0 < recording.duration / 4 + 1e-9
         # At the end: no more pushes, and the socket stays up (pings are answered).
         await exchange.replay.finished.wait()
-        await ws.send_message('{"op":"ping","ping":1}')
-        assert json.loads(await ws.get_message())["pong"] == 1
+        await ws.send('{"op":"ping","ping":1}')
+        assert json.loads(await ws.receive())["pong"] == 1
         with trio.move_on_after(10):
-            await ws.get_message()
+            await ws.receive()
             pytest.fail("a frame after the end of the recording")
         await ws.aclose()
 
@@ -180,11 +180,11 @@ async def test_a_looping_replay_starts_over(autojump_clock: trio.testing.MockClo
         assert exchange.replay is not None
         t0 = exchange.replay.t0
         ws = await exchange.connector(nursery, exchange.public_url)
-        await ws.get_message()
-        await ws.send_message('{"op":"subscribe","args":[{"symbol":"BTCUSDT","ch":"depth_book1"}]}')
+        await ws.receive()
+        await ws.send('{"op":"subscribe","args":[{"symbol":"BTCUSDT","ch":"depth_book1"}]}')
         received = []
         for _ in range(2 * len(expected)):
-            text = await ws.get_message()
+            text = await ws.receive()
             received.append((trio.current_time() - t0, text))
         assert [text for _, text in received] == [f.message for f in expected] * 2
         second = [t for t, _ in received[len(expected) :]]

@@ -12,14 +12,13 @@ import functools
 import json
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 import trio
 import trio.testing
-import trio_websocket
 
+from bitunix_trio._connector import WebSocketConnection
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import (
     AuthenticationError,
@@ -208,23 +207,26 @@ class _LoginFails:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def get_message(self) -> str:
+    async def receive(self) -> str:
         await trio.sleep_forever()
         raise AssertionError  # pragma: no cover
 
-    async def send_message(self, message: str) -> None:
+    async def send(self, message: str) -> None:
         self.sent.append(message)
         if '"op":"login"' in message:
-            raise trio_websocket.ConnectionClosed(trio_websocket.CloseReason(1006, None))
+            raise ConnectionLost(1006)
 
     async def aclose(self) -> None:
+        pass
+
+    async def abort(self) -> None:
         pass
 
 
 async def test_login_send_failure(autojump_clock: trio.testing.MockClock) -> None:
     sockets: list[_LoginFails] = []
 
-    async def connector(nursery: trio.Nursery, url: str) -> Any:
+    async def connector(nursery: trio.Nursery, url: str) -> WebSocketConnection:
         sockets.append(_LoginFails())
         return sockets[-1]
 

@@ -297,13 +297,13 @@ async def test_reset_faults(autojump_clock: MockClock, memory_sim: SimulatedExch
 async def _first_pushes(exchange: SimulatedExchange, n: int) -> list[str]:
     async with trio.open_nursery() as nursery:
         ws = await exchange.connector(nursery, exchange.public_url)
-        await ws.get_message()
+        await ws.receive()
         args = [
             {"symbol": "BTCUSDT", "ch": ch}
             for ch in ("depth_book5", "ticker", "trade", "price", "market_kline_1min")
         ]
-        await ws.send_message(json.dumps({"op": "subscribe", "args": args}))
-        frames = [str(await ws.get_message()) for _ in range(n)]
+        await ws.send(json.dumps({"op": "subscribe", "args": args}))
+        frames = [str(await ws.receive()) for _ in range(n)]
         await ws.aclose()
     return frames
 

@@ -20,6 +20,7 @@ from conftest import library_tasks, open_sim_stream
 from bitunix_trio._channel_errors import StreamClosed
 from bitunix_trio._channels import Balance, OrderBook, Orders, Subscription, Ticker
 from bitunix_trio._config import ReconnectPolicy
+from bitunix_trio._connector import WebSocketConnection
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import (
     AuthenticationError,
@@ -95,7 +96,7 @@ async def test_outer_timeout_cancels_cleanly(
 async def test_outer_timeout_while_connecting(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    async def never(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+    async def never(nursery: trio.Nursery, url: str) -> WebSocketConnection:
         await trio.sleep_forever()
         raise AssertionError
 
@@ -180,7 +181,7 @@ async def test_exchange_down_at_start_raises_connect_error(
 async def test_connect_timeout(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    async def never(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+    async def never(nursery: trio.Nursery, url: str) -> WebSocketConnection:
         await trio.sleep_forever()
         raise AssertionError
 
@@ -194,7 +195,7 @@ async def test_connect_timeout(
 async def test_unexpected_error_at_start_is_an_internal_error(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    async def broken(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+    async def broken(nursery: trio.Nursery, url: str) -> WebSocketConnection:
         raise RuntimeError("boom")
 
     with pytest.raises(BitunixInternalError, match="please report") as info:
@@ -208,7 +209,7 @@ async def test_unexpected_error_while_running_fails_the_stream(
 ) -> None:
     calls = 0
 
-    async def flaky(nursery: trio.Nursery, url: str) -> trio_websocket.WebSocketConnection:
+    async def flaky(nursery: trio.Nursery, url: str) -> WebSocketConnection:
         nonlocal calls
         calls += 1
         if calls > 1:

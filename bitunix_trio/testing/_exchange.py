@@ -39,6 +39,7 @@ import trio
 import trio.testing
 import trio_websocket
 
+from bitunix_trio._connector import TrioWebSocketConnection, WebSocketConnection
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import ConfigurationError
 from bitunix_trio._models import AccountBalance, Order, Position
@@ -217,16 +218,22 @@ class SimulatedExchange:
 
     # -- in-process transports -----------------------------------------------------------
 
-    async def connector(
-        self, nursery: trio.Nursery, url: str
-    ) -> trio_websocket.WebSocketConnection:
+    async def connector(self, nursery: trio.Nursery, url: str) -> WebSocketConnection:
         """Open a WebSocket to this exchange over an in-memory stream (no socket).
 
-        The signature of the client library's ``Connector``: the server end runs the same
-        code as loopback connections; only the path of ``url`` matters. Raises
-        ``trio_websocket.ConnectionRejected`` (HTTP 503) while the WebSocket side is down,
-        as the loopback server does.
+        A ``Connector`` for ``open_bitunix_stream(connector=...)``: the server end runs the
+        same code as loopback connections; only the path of ``url`` matters. While the
+        WebSocket side is down the handshake is refused (HTTP 503), as by the loopback
+        server: trio-websocket raises ``ConnectionRejected`` from its task in ``nursery``
+        (the stream reports it as :class:`~bitunix_trio.ConnectError`).
         """
+        ws, transport = await self._memory_websocket(nursery, url)
+        return TrioWebSocketConnection(ws, transport)
+
+    async def _memory_websocket(
+        self, nursery: trio.Nursery, url: str
+    ) -> tuple[trio_websocket.WebSocketConnection, trio.abc.Stream]:
+        """A raw trio-websocket client over an in-memory stream, and that stream."""
         client_end, server_end = trio.testing.memory_stream_pair()
         self._nursery.start_soon(self._ws.serve_stream, server_end)
         parts = urlsplit(url)
@@ -235,9 +242,10 @@ class SimulatedExchange:
             resource += "?" + parts.query
         # trio-websocket's annotation says SocketStream, but any trio Stream works.
         stream: Any = client_end
-        return await trio_websocket.wrap_client_stream(
+        ws = await trio_websocket.wrap_client_stream(
             nursery, stream, parts.hostname or MEMORY_HOST, resource
         )
+        return ws, client_end
 
     def rest_transport(self) -> httpx.ASGITransport:
         """An ``httpx`` transport that calls the REST app in process."""
