@@ -58,6 +58,7 @@ __all__ = [
     "open_transport",
     "tls_connector",
     "trio_websocket_connector",
+    "trio_websocket_over",
 ]
 
 #: Seconds a clean close (close frame, then the peer's) may take before the socket is cut.
@@ -194,7 +195,19 @@ async def trio_websocket_connector(
     and what every test of the library runs on. No protocol-level pings, no compression,
     messages up to 8 MiB.
     """
-    stream, host_header, resource = await open_transport(url, ssl_context)
+    stream, _, _ = await open_transport(url, ssl_context)
+    return await trio_websocket_over(nursery, stream, url)
+
+
+async def trio_websocket_over(
+    nursery: trio.Nursery, stream: trio.abc.Stream, url: str
+) -> WebSocketConnection:
+    """The WebSocket handshake for ``url`` over ``stream`` (open, TLS done), with
+    trio-websocket; ``stream`` is closed if it fails."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    host_header = host if port is None or port in (80, 443) else f"{host}:{port}"
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     watched = _WatchedStream(stream)
     try:
         guard = _HandshakeGuard(nursery, watched, url)

@@ -14,6 +14,7 @@ with JSON pings), no compression offered (the exchange negotiates none), message
 
 from __future__ import annotations
 
+import functools
 import ssl
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed, InvalidHandshake
     from websockets.trio.client import ClientConnection
 
-__all__ = ["websockets_connector"]
+__all__ = ["WebsocketsConnection", "websockets_connector", "websockets_over"]
 
 _MISSING = (
     "websockets_connector needs the websockets package (version 16 or later): "
@@ -54,17 +55,25 @@ async def websockets_connector(
     protocol-level pings, no compression, messages up to 8 MiB, the same errors.
     """
     try:
-        from websockets.client import ClientProtocol
-        from websockets.exceptions import InvalidHandshake
-        from websockets.trio.client import ClientConnection
-        from websockets.uri import parse_uri
+        import websockets.trio  # noqa: F401
     except ImportError:
         raise ConfigurationError(_MISSING) from None
-
     stream, _, _ = await open_transport(url, ssl_context)
+    return await websockets_over(nursery, stream, url)
+
+
+async def websockets_over(
+    nursery: trio.Nursery, stream: trio.abc.Stream, url: str
+) -> WebSocketConnection:
+    """The WebSocket handshake for ``url`` over ``stream`` (open, TLS done), with
+    websockets; ``stream`` is closed if it fails."""
+    from websockets.client import ClientProtocol
+    from websockets.exceptions import InvalidHandshake
+    from websockets.uri import parse_uri
+
     try:
         protocol = ClientProtocol(parse_uri(url), max_size=MAX_MESSAGE_SIZE)
-        connection = ClientConnection(
+        connection = _client_class()(
             nursery,
             stream,
             protocol,
@@ -85,10 +94,30 @@ async def websockets_connector(
         raise
 
 
+@functools.cache
+def _client_class() -> type[ClientConnection]:
+    from websockets.trio.client import ClientConnection
+
+    class Client(ClientConnection):
+        """Ends the opening handshake as soon as the reply is known to be bad.
+
+        websockets answers a reply that is not HTTP by half-closing and waiting for the
+        server to close; a server that never does would hold the connect until its
+        timeout. The sans-I/O protocol has already set ``handshake_exc`` then.
+        """
+
+        async def send_data(self) -> None:
+            await super().send_data()
+            if self.response is None and self.protocol.handshake_exc is not None:
+                self.response_rcvd.set()
+
+    return Client
+
+
 def _handshake_failed(
     exc: InvalidHandshake, connection: ClientConnection, url: str
 ) -> ConnectError:
-    from websockets.exceptions import InvalidMessage, InvalidStatus
+    from websockets.exceptions import InvalidMessage, InvalidStatus, NegotiationError
 
     if isinstance(exc, InvalidStatus):
         status = exc.response.status_code
@@ -103,10 +132,15 @@ def _handshake_failed(
         elif isinstance(exc.__cause__, EOFError):
             error = ConnectError(f"{url} closed the connection during the handshake")
         else:
-            detail = exc.__cause__ or exc
+            detail = str(exc.__cause__ or exc)
             error = ConnectError(f"WebSocket handshake with {url} failed: invalid reply ({detail})")
     else:
-        error = ConnectError(f"WebSocket handshake with {url} failed: invalid reply ({exc})")
+        detail = str(exc)
+        response = connection.response
+        offered = response.headers.get("Sec-WebSocket-Extensions") if response else None
+        if isinstance(exc, NegotiationError) and offered:
+            detail = f"unrecognized extension {offered}"
+        error = ConnectError(f"WebSocket handshake with {url} failed: invalid reply ({detail})")
     error.__cause__ = exc
     return error
 

@@ -12,10 +12,12 @@
   client socket open after an abnormal closure).
 * ``signed``: ``await signed(client, "GET", path, params=..., body=...)`` sends a correctly
   signed private REST request with the exchange's demo credentials (or ``credentials=``).
+* ``transport``: each connector of the library over real sockets in turn (trio-websocket,
+  websockets): a loopback test taking it runs once per transport.
 
 Helpers for test modules (``from conftest import ...``): ``recv``, ``send``,
 ``expect_silence`` and ``until_closed`` speak JSON frames over a raw connection;
-``library_tasks`` names the stream's and trio-websocket's tasks still running;
+``library_tasks`` names the stream's and its transports' tasks still running;
 ``open_sim_stream`` opens the streaming client against a simulated exchange;
 ``request_times`` lists when the exchange answered REST requests.
 """
@@ -37,10 +39,24 @@ import trio.testing
 import trio_websocket
 
 from bitunix_trio import _signing
+from bitunix_trio._connector import Connector, trio_websocket_connector
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._stream import BitunixStream
+from bitunix_trio._websockets import websockets_connector
 from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
+
+#: The library's connectors over real sockets, by the name of the library they use.
+TRANSPORTS: dict[str, Connector] = {
+    "trio-websocket": trio_websocket_connector,
+    "websockets": websockets_connector,
+}
+
+
+@pytest.fixture(params=list(TRANSPORTS))
+def transport(request: pytest.FixtureRequest) -> Connector:
+    """Each of the library's transports in turn (pass it as ``connector=``)."""
+    return TRANSPORTS[request.param]
 
 
 @pytest.fixture
@@ -224,13 +240,14 @@ def _all_tasks() -> Iterator[trio.lowlevel.Task]:
 
 
 def library_tasks() -> list[str]:
-    """Running tasks of the stream and of trio-websocket (client or server side)."""
+    """Running tasks of the stream and of its transports (client or server side)."""
     prefixes = (
         "bitunix_trio._open",
         "bitunix_trio._pool",
         "bitunix_trio._stream",
         "bitunix_trio._supervisor",
         "trio_websocket",
+        "websockets",
     )
     return sorted(task.name for task in _all_tasks() if task.name.startswith(prefixes))
 

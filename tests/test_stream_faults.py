@@ -1,5 +1,5 @@
-"""Every fault the simulated exchange can inject, over real loopback sockets: the stream
-recovers and data flows again (outcomes and order, not times)."""
+"""Every fault the simulated exchange can inject, over real loopback sockets and each
+transport: the stream recovers and data flows again (outcomes and order, not times)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from conftest import open_sim_stream
 
 from bitunix_trio._channels import OrderBook, Ticker
 from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
+from bitunix_trio._connector import Connector
 from bitunix_trio._exceptions import AuthenticationError, SubscriptionRejected
 from bitunix_trio._frames import Malformed, Unknown, decode
 from bitunix_trio._protocol import ConnectionState
@@ -68,8 +69,8 @@ async def fresh(books: SubscriptionChannel[Any]) -> None:
     assert book.best_bid is not None
 
 
-async def test_drop_all(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (stream, changes, books):
+async def test_drop_all(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (stream, changes, books):
         sim.drop_all()
         assert "close code 1006" in await next_state(changes, S.RECONNECTING)
         await next_state(changes, S.CONNECTED)
@@ -77,8 +78,8 @@ async def test_drop_all(sim: SimulatedExchange) -> None:
         assert stream.statistics().reconnects == 1
 
 
-async def test_close_all_with_a_close_frame(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (_stream, changes, books):
+async def test_close_all_with_a_close_frame(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (_stream, changes, books):
         sim.close_all(1011, "maintenance")
         reason = await next_state(changes, S.RECONNECTING)
         assert reason == "public#0: WebSocket disconnected: maintenance (close code 1011)"
@@ -86,8 +87,8 @@ async def test_close_all_with_a_close_frame(sim: SimulatedExchange) -> None:
         await fresh(books)
 
 
-async def test_go_silent(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (_stream, changes, books):
+async def test_go_silent(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (_stream, changes, books):
         sim.go_silent()
         reason = await next_state(changes, S.RECONNECTING)
         assert "connection dead" in reason
@@ -97,8 +98,8 @@ async def test_go_silent(sim: SimulatedExchange) -> None:
         assert not books.stale
 
 
-async def test_stop_answering_pings(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (_stream, changes, books):
+async def test_stop_answering_pings(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (_stream, changes, books):
         sim.stop_answering_pings()
         reason = await next_state(changes, S.RECONNECTING)
         assert reason == "public#0: connection dead: no reply to ping within 0.5 s"
@@ -107,8 +108,8 @@ async def test_stop_answering_pings(sim: SimulatedExchange) -> None:
         await fresh(books)
 
 
-async def test_ws_down_then_up(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (stream, changes, books):
+async def test_ws_down_then_up(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (stream, changes, books):
         sim.ws_down()
         await next_state(changes, S.RECONNECTING)
         # Backoff is capped at 0.2 s: several refused attempts (however busy the machine).
@@ -119,8 +120,8 @@ async def test_ws_down_then_up(sim: SimulatedExchange) -> None:
         await fresh(books)
 
 
-async def test_offline_block(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (_stream, changes, books):
+async def test_offline_block(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (_stream, changes, books):
         with sim.offline():
             await next_state(changes, S.RECONNECTING)
             await trio.sleep(0.3)
@@ -128,8 +129,10 @@ async def test_offline_block(sim: SimulatedExchange) -> None:
         await fresh(books)
 
 
-async def test_send_garbage_is_counted_not_fatal(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (stream, _changes, books):
+async def test_send_garbage_is_counted_not_fatal(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
+    async with watched(sim, connector=transport) as (stream, _changes, books):
         sim.send_garbage(len(GARBAGE_FRAMES))
         bad = sum(isinstance(decode(text), Malformed | Unknown) for text in GARBAGE_FRAMES)
         while stream.statistics().malformed < bad:
@@ -141,17 +144,17 @@ async def test_send_garbage_is_counted_not_fatal(sim: SimulatedExchange) -> None
         assert stream.state is S.CONNECTED
 
 
-async def test_reject_next_logins(sim: SimulatedExchange) -> None:
+async def test_reject_next_logins(sim: SimulatedExchange, transport: Connector) -> None:
     sim.reject_next_logins(1)
     with pytest.raises(AuthenticationError, match="Authentication failed"):
-        async with open_stream(sim, credentials=sim.credentials):
+        async with open_stream(sim, connector=transport, credentials=sim.credentials):
             pytest.fail("entered")
-    async with open_stream(sim, credentials=sim.credentials) as stream:
+    async with open_stream(sim, connector=transport, credentials=sim.credentials) as stream:
         assert stream.state is S.AUTHENTICATED
 
 
-async def test_refuse_subscriptions(sim: SimulatedExchange) -> None:
-    async with watched(sim) as (stream, _changes, books):
+async def test_refuse_subscriptions(sim: SimulatedExchange, transport: Connector) -> None:
+    async with watched(sim, connector=transport) as (stream, _changes, books):
         sim.refuse_subscriptions()
         with pytest.raises(SubscriptionRejected):
             async with stream.subscribe(Ticker("ETHUSDT")):

@@ -28,6 +28,7 @@ from bitunix_trio._channels import (
     Trades,
 )
 from bitunix_trio._config import HeartbeatConfig
+from bitunix_trio._connector import Connector
 from bitunix_trio._models import KLINE_INTERVALS
 from bitunix_trio._protocol import ConnectionState
 from bitunix_trio._stream import BitunixStream
@@ -79,13 +80,15 @@ def many_specs() -> list[ChannelSpec[Any]]:
     return unknown[: 350 - len(listed)] + listed
 
 
-async def test_350_subscriptions_over_two_connections(sim: SimulatedExchange) -> None:
+async def test_350_subscriptions_over_two_connections(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
     specs = many_specs()
     assert len(set(specs)) == 350
     heartbeat = HeartbeatConfig(stale_after=30.0)
     with trio.fail_after(15):
         async with (
-            open_stream(sim, heartbeat=heartbeat) as stream,
+            open_stream(sim, connector=transport, heartbeat=heartbeat) as stream,
             stream.subscribe_many(specs) as channels,
         ):
             streams = sorted(len(c.streams) for c in sim.connections)
@@ -111,14 +114,19 @@ async def fresh_value(channel: SubscriptionChannel[Any]) -> Any:
             return value
 
 
-async def test_idle_extra_connection_closes_and_comes_back(sim: SimulatedExchange) -> None:
+async def test_idle_extra_connection_closes_and_comes_back(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
     flowing: list[ChannelSpec[Any]] = [OrderBook(s, depth=5) for s in LISTED[:3]]
     quiet: list[ChannelSpec[Any]] = [Trades(f"NOPE{i}USDT") for i in range(350)]
     first = flowing + quiet[: 300 - len(flowing)]
     second = [Ticker("XRPUSDT"), *quiet[300 - len(flowing) : 349 - len(flowing)]]
     assert len(set(first + second)) == 350
     with trio.fail_after(15):
-        async with open_stream(sim) as stream, stream.subscribe_many(first) as kept:
+        async with (
+            open_stream(sim, connector=transport) as stream,
+            stream.subscribe_many(first) as kept,
+        ):
             stream._pool.idle_grace = 0.5  # the default (IDLE_SHARD_GRACE) is 5 s
             async with stream.subscribe_many(second) as extra:
                 assert sorted(len(c.streams) for c in sim.connections) == [50, 300]
@@ -137,10 +145,12 @@ async def test_idle_extra_connection_closes_and_comes_back(sim: SimulatedExchang
             assert len(sim.recorder.connections) == 3
 
 
-async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> None:
+async def test_teardown_leaves_no_task_and_no_socket(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
     assert client_sockets(sim) in ([], None)
     async with (
-        open_stream(sim, credentials=sim.credentials) as stream,
+        open_stream(sim, connector=transport, credentials=sim.credentials) as stream,
         stream.subscribe(OrderBook("BTCUSDT")) as books,
         stream.subscribe(Orders()),
     ):
@@ -157,10 +167,10 @@ async def test_teardown_leaves_no_task_and_no_socket(sim: SimulatedExchange) -> 
     assert client_sockets(sim) in ([], None)
 
 
-async def test_private_channels_after_login(sim: SimulatedExchange) -> None:
+async def test_private_channels_after_login(sim: SimulatedExchange, transport: Connector) -> None:
     with trio.fail_after(15):
         async with (
-            open_stream(sim, credentials=sim.credentials) as stream,
+            open_stream(sim, connector=transport, credentials=sim.credentials) as stream,
             stream.subscribe(Orders()) as orders,
             stream.subscribe(Positions()) as positions,
             stream.subscribe(Balance()) as balances,
@@ -182,10 +192,12 @@ async def test_private_channels_after_login(sim: SimulatedExchange) -> None:
     assert len(logins) == 1
 
 
-async def test_slow_consumers_stay_bounded_and_others_go_on(sim: SimulatedExchange) -> None:
+async def test_slow_consumers_stay_bounded_and_others_go_on(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
     with trio.fail_after(15):
         async with (
-            open_stream(sim) as stream,
+            open_stream(sim, connector=transport) as stream,
             stream.subscribe(Trades("BTCUSDT"), buffer=3) as trades,
             stream.subscribe(OrderBook("ETHUSDT"), buffer=2) as books,
             stream.subscribe(Ticker("BTCUSDT")) as tickers,

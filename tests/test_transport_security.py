@@ -13,6 +13,7 @@ from tls_proxy import open_tls_proxy
 
 from bitunix_trio._channels import Ticker
 from bitunix_trio._config import check_transport_url, is_loopback_host
+from bitunix_trio._connector import Connector
 from bitunix_trio._exceptions import ConfigurationError, TlsCertificateError
 from bitunix_trio._open import open_bitunix_stream
 from bitunix_trio._rest import open_rest_client
@@ -83,10 +84,10 @@ async def test_rest_refuses_clear_text_to_another_host(no_network: list[object])
     ],
 )
 async def test_stream_refuses_clear_text_to_another_host(
-    no_network: list[object], option: str, url: str
+    no_network: list[object], option: str, url: str, transport: Connector
 ) -> None:
     with pytest.raises(ConfigurationError, match=f"{option} .*clear text"):
-        async with open_bitunix_stream(**{option: url}):  # type: ignore[arg-type]
+        async with open_bitunix_stream(**{option: url}, connector=transport):  # type: ignore[arg-type]
             pass
     assert no_network == []
 
@@ -105,13 +106,13 @@ def unverified_contexts() -> list[Any]:
 
 @pytest.mark.parametrize(("context", "what"), unverified_contexts())
 async def test_unverified_ssl_context_is_refused(
-    no_network: list[object], context: ssl.SSLContext, what: str
+    no_network: list[object], context: ssl.SSLContext, what: str, transport: Connector
 ) -> None:
     with pytest.raises(ConfigurationError, match=what):
         async with open_rest_client(None, ssl_context=context):
             pass
     with pytest.raises(ConfigurationError, match=what):
-        async with open_bitunix_stream(ssl_context=context):
+        async with open_bitunix_stream(ssl_context=context, connector=transport):
             pass
     async with open_rest_client(None, ssl_context=context, allow_insecure_transport=True):
         pass
@@ -125,7 +126,9 @@ async def test_ssl_context_must_be_one() -> None:
 
 
 @pytest.mark.loopback
-async def test_ssl_context_verifies_websocket_and_rest(sim: SimulatedExchange) -> None:
+async def test_ssl_context_verifies_websocket_and_rest(
+    sim: SimulatedExchange, transport: Connector
+) -> None:
     ws_port = urlsplit(sim.public_url).port
     rest_port = urlsplit(sim.rest_url).port
     assert ws_port is not None
@@ -138,6 +141,7 @@ async def test_ssl_context_verifies_websocket_and_rest(sim: SimulatedExchange) -
             "public_url": f"wss://127.0.0.1:{ws_proxy.port}/public/",
             "private_url": f"wss://127.0.0.1:{ws_proxy.port}/private/",
             "rest_url": f"https://127.0.0.1:{rest_proxy.port}",
+            "connector": transport,
         }
         async with (
             open_bitunix_stream(**options, ssl_context=context) as stream,

@@ -1,0 +1,184 @@
+"""Both transports (trio-websocket, websockets) under the stream, in memory under MockClock:
+the frames on the wire are the stream's JSON text frames only (no protocol-level pings in
+any number of minutes), a close is clean, and a drop or a close frame reaches the stream as
+the same ConnectionLost."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Awaitable, Callable
+
+import pytest
+import trio
+import trio.testing
+from conftest import open_sim_stream
+
+import bitunix_trio as bt
+from bitunix_trio._channels import Ticker
+from bitunix_trio._config import HeartbeatConfig
+from bitunix_trio._connector import Connector, WebSocketConnection, trio_websocket_over
+from bitunix_trio._events import ConnectionState
+from bitunix_trio._exceptions import ConfigurationError, ConnectionLost
+from bitunix_trio._websockets import websockets_over
+from bitunix_trio.testing import SimulatedExchange
+
+Over = Callable[[trio.Nursery, trio.abc.Stream, str], Awaitable[WebSocketConnection]]
+OVER: dict[str, Over] = {"trio-websocket": trio_websocket_over, "websockets": websockets_over}
+
+TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
+
+
+class Sniffer(trio.abc.Stream):
+    """The server end of a memory stream, noting the opcode of every frame the client
+    sends (after its HTTP upgrade request)."""
+
+    def __init__(self, inner: trio.abc.Stream, opcodes: list[int]) -> None:
+        self.inner = inner
+        self.opcodes = opcodes
+        self.buffer = b""
+        self.upgraded = False
+
+    def _parse(self) -> None:
+        if not self.upgraded:
+            _, found, rest = self.buffer.partition(b"\r\n\r\n")
+            if not found:
+                return
+            self.upgraded, self.buffer = True, rest
+        while len(self.buffer) >= 2:
+            first, second = self.buffer[0], self.buffer[1]
+            size, offset = second & 0x7F, 2
+            if size == 126:
+                (size,), offset = struct.unpack_from(">H", self.buffer, 2), 4
+            elif size == 127:
+                (size,), offset = struct.unpack_from(">Q", self.buffer, 2), 10
+            offset += 4 if second & 0x80 else 0
+            if len(self.buffer) < offset + size:
+                return
+            self.opcodes.append(first & 0x0F)
+            self.buffer = self.buffer[offset + size :]
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        self.buffer += data
+        self._parse()
+        return data
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def memory_connector(exchange: SimulatedExchange, over: Over, opcodes: list[int]) -> Connector:
+    """``over`` (a transport's handshake) on a memory stream to ``exchange``."""
+
+    async def connector(nursery: trio.Nursery, url: str) -> WebSocketConnection:
+        client_end, server_end = trio.testing.memory_stream_pair()
+        exchange._nursery.start_soon(exchange._ws.serve_stream, Sniffer(server_end, opcodes))
+        return await over(nursery, client_end, url)
+
+    return connector
+
+
+@pytest.fixture(params=list(OVER))
+def over(request: pytest.FixtureRequest) -> Over:
+    return OVER[request.param]
+
+
+async def test_only_json_text_frames_for_minutes(
+    autojump_clock: trio.testing.MockClock, memory_sim: SimulatedExchange, over: Over
+) -> None:
+    opcodes: list[int] = []
+    heartbeat = HeartbeatConfig(interval=15.0, timeout=5.0, stale_after=60.0)
+    async with (
+        open_sim_stream(
+            memory_sim,
+            seed=1,
+            connector=memory_connector(memory_sim, over, opcodes),
+            heartbeat=heartbeat,
+        ) as stream,
+        stream.subscribe(Ticker("BTCUSDT")) as tickers,
+    ):
+        await tickers.receive()
+        await trio.sleep(600)  # many times any library's default keepalive interval
+        assert stream.state is ConnectionState.CONNECTED
+        assert stream.statistics().reconnects == 0
+    pings = [f for f in memory_sim.recorder.frames if '"op":"ping"' in f.text]
+    assert len(pings) >= 600 / 15
+    # Text frames (subscribe, JSON pings), then the close frame: never a control ping.
+    assert set(opcodes[:-1]) == {TEXT}
+    assert opcodes[-1] == CLOSE
+    assert sum(1 for code in opcodes if code == TEXT) == len(memory_sim.recorder.frames)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("drop", "public#0: WebSocket disconnected (close code 1006)"),
+        ("close", "public#0: WebSocket disconnected: maintenance (close code 1011)"),
+    ],
+)
+async def test_a_lost_connection_is_the_same_error(
+    autojump_clock: trio.testing.MockClock,
+    memory_sim: SimulatedExchange,
+    over: Over,
+    fault: str,
+    reason: str,
+) -> None:
+    opcodes: list[int] = []
+    connector = memory_connector(memory_sim, over, opcodes)
+    async with (
+        open_sim_stream(memory_sim, seed=1, connector=connector) as stream,
+        stream.state_events() as changes,
+        stream.subscribe(Ticker("BTCUSDT")) as tickers,
+    ):
+        await tickers.receive()
+        if fault == "drop":
+            memory_sim.drop_all()
+        else:
+            memory_sim.close_all(1011, "maintenance")
+        async for change in changes:
+            if change.connection is None and change.new is ConnectionState.RECONNECTING:
+                assert change.reason == reason
+                break
+        async for change in changes:
+            if change.connection is None and change.new is ConnectionState.CONNECTED:
+                break
+        await tickers.receive()
+
+
+async def drain(ws: WebSocketConnection) -> None:
+    while True:
+        await ws.receive()
+
+
+async def test_connection_lost_from_receive_and_send(
+    autojump_clock: trio.testing.MockClock, memory_sim: SimulatedExchange, over: Over
+) -> None:
+    async with trio.open_nursery() as nursery:
+        ws = await memory_connector(memory_sim, over, [])(nursery, memory_sim.public_url)
+        assert '"connect"' in str(await ws.receive())
+        memory_sim.close_all(4000, "bye")
+        with pytest.raises(ConnectionLost) as info:
+            await drain(ws)
+        assert (info.value.close_code, str(info.value)) == (
+            4000,
+            "WebSocket disconnected: bye (close code 4000)",
+        )
+        with pytest.raises(ConnectionLost):
+            await ws.send('{"op":"ping","ping":1}')
+        await ws.abort()
+        await ws.abort()  # idempotent
+
+
+async def test_websockets_connector_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "websockets.trio", None)
+    async with trio.open_nursery() as nursery:
+        with pytest.raises(ConfigurationError, match=r"bitunix-trio\[fast\]"):
+            await bt.websockets_connector(nursery, "ws://127.0.0.1:9/public/")
