@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["WebsocketsConnection", "websockets_connector", "websockets_over"]
 
 _MISSING = (
-    "websockets_connector needs the websockets package (version 16 or later): "
+    "websockets_connector needs the websockets package (version 17.0.1 or later): "
     "pip install 'bitunix-trio[fast]'"
 )
 
