@@ -97,11 +97,17 @@ class ReconnectPolicy:
             ``None`` retries forever. Default ``None``.
         connect_timeout: how long one connect (TCP, TLS, WebSocket handshake and, on the
             private socket, login) may take, in seconds. Default 10.
+        relogin_retries: how many times in a row a re-login the exchange refuses after a
+            reconnect is retried (with the same backoff) before the stream fails with
+            :class:`~bitunix_trio.AuthenticationError`; a login that succeeds resets the
+            count. ``0`` fails at the first refusal. A refused *first* login always fails
+            at once: a wrong or revoked key is reported, not retried. Default 5.
 
     Usage::
 
         ReconnectPolicy()                                  # the defaults
         ReconnectPolicy(max_delay=5.0, max_attempts=10)    # impatient
+        ReconnectPolicy(relogin_retries=0)                 # a refused re-login is fatal
     """
 
     initial_delay: float = 0.5
@@ -110,6 +116,7 @@ class ReconnectPolicy:
     stable_after: float = 30.0
     max_attempts: int | None = None
     connect_timeout: float = 10.0
+    relogin_retries: int = 5
 
     def __post_init__(self) -> None:
         owner = "ReconnectPolicy"
@@ -141,6 +148,15 @@ class ReconnectPolicy:
                     f"ReconnectPolicy.max_attempts must be at least 1 (or None), got {attempts}"
                 )
         _check_seconds(owner, "connect_timeout", self.connect_timeout)
+        retries = self.relogin_retries
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise ConfigurationError(
+                f"ReconnectPolicy.relogin_retries must be an int, got {type(retries).__name__}"
+            )
+        if retries < 0:
+            raise ConfigurationError(
+                f"ReconnectPolicy.relogin_retries must be at least 0, got {retries}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

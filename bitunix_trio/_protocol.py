@@ -18,7 +18,8 @@ Connection states (h11 style; ``-`` = any state not listed)::
                                                                     for the greeting (login sent
                                                                     on it, or after ``timeout``)
     CONNECTED      LoginReply(success=True)         AUTHENTICATED   ready, resubscribe plan
-    CONNECTED      LoginReply(success=False)        CLOSED          LoginFailed
+    CONNECTED      LoginReply(success=False)        (unchanged,     LoginFailed: the shell closes
+                                                    not ready)      or, for a re-login, retries
     CONNECTED..    tick: ping reply overdue,        (unchanged)     ConnectionDead(reason): the
     AUTHENTICATED  socket silent, no login reply                    shell drops the socket
     -              disconnected(reason)             RECONNECTING    every wanted key back to
@@ -164,6 +165,8 @@ class ConnectionProtocol:
         self._greeting_deadline: float | None = None
         self._login_pending = False
         self._login_deadline: float | None = None
+        #: The login on this socket was refused: nothing more happens on it.
+        self._login_refused = False
         self._last_push = 0.0
         self._flowing = 0
         self._stale_check = float("inf")
@@ -234,6 +237,7 @@ class ConnectionProtocol:
         if self.state is ConnectionState.CLOSED:
             return []
         self.connections += 1
+        self._login_refused = False
         self._connected_at = now
         self._next_ping = now + self.heartbeat.interval
         self._last_push = now
@@ -349,7 +353,7 @@ class ConnectionProtocol:
         if type(frame) is Pong:
             return self._pong(frame.pong, now)
         if type(frame) is Greeting:
-            if self.private and self.state is ConnectionState.CONNECTED:
+            if self.private and self.state is ConnectionState.CONNECTED and not self._login_refused:
                 self._greeting_deadline = None
                 self._login_pending = True
             return _NO_EVENTS
@@ -439,14 +443,15 @@ class ConnectionProtocol:
         return events
 
     def _login_reply(self, frame: LoginReply, now: float) -> list[Event]:
-        if not self.private or self.state is not ConnectionState.CONNECTED:
+        if not self.private or self.state is not ConnectionState.CONNECTED or self._login_refused:
             return []
         self._login_deadline = None
         if not frame.success:
-            events: list[Event] = [LoginFailed(frame.message)]
+            # Nothing more goes out on this socket; the shell decides between close() (a
+            # first login: the key is wrong) and disconnected() (a re-login, retried).
             self._reset_socket()
-            events.extend(self._set_state(ConnectionState.CLOSED, "login refused"))
-            return events
+            self._login_refused = True
+            return [LoginFailed(frame.message)]
         events = self._set_state(ConnectionState.AUTHENTICATED, None)
         self._become_ready(now)
         return events

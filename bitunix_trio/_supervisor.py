@@ -14,7 +14,9 @@ whole life and (re)opens sockets for it::
 The three tasks never raise out of the nursery: the first failure is recorded and the tasks
 nursery cancelled, so the attempt ends with exactly that one exception (no group).
 Transient failures (:class:`~bitunix_trio.TransportError`) are retried with
-:class:`~bitunix_trio._backoff.Backoff`; anything else is handed to the stream as fatal.
+:class:`~bitunix_trio._backoff.Backoff`, and so is a re-login the exchange refuses once the key
+has worked (at most ``ReconnectPolicy.relogin_retries`` in a row); anything else, a first
+login refused included, is handed to the stream as fatal.
 """
 
 from __future__ import annotations
@@ -152,6 +154,8 @@ class ConnectionSlot:
         self.failed_attempts = 0
         self.last_error: BaseException | None = None
         self.ever_ready = False
+        #: Re-logins refused in a row (reset by a login that succeeds).
+        self.relogin_failures = 0
         self._ready = trio.Event()
         self._write_wake = trio.Event()
         self._timer_wake = trio.Event()
@@ -244,7 +248,15 @@ class ConnectionSlot:
             try:
                 await self._attempt(task_status)
             except TransportError as exc:
-                error: TransportError = exc
+                error: TransportError | AuthenticationError = exc
+            except AuthenticationError as exc:
+                # A first login refused fails at once (a wrong key); a re-login refused
+                # after the key has worked is retried, a bounded number of times in a row.
+                if not self.ever_ready or self.relogin_failures >= self.policy.relogin_retries:
+                    self._handle(self.proto.close("login refused"))
+                    raise
+                self.relogin_failures += 1
+                error = exc
             else:
                 return
             finally:
@@ -448,6 +460,7 @@ class ConnectionSlot:
                     logger.info("%s: connected to %s", self.name, self.url)
                     reconnect = self.ever_ready
                     self.ever_ready = True
+                    self.relogin_failures = 0
                     self.stream._slot_ready(self, reconnect)
             elif kind is SubscribeAccepted:
                 assert isinstance(event, SubscribeAccepted)

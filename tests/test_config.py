@@ -29,6 +29,7 @@ def test_defaults() -> None:
             stable_after=30.0,
             max_attempts=None,
             connect_timeout=10.0,
+            relogin_retries=5,
         )
         == DEFAULT_RECONNECT_POLICY
     )
@@ -110,6 +111,18 @@ def reconnect_cases() -> list[object]:
         (
             {"connect_timeout": 0},
             "ReconnectPolicy.connect_timeout must be positive, got 0.0",
+        ),
+        (
+            {"relogin_retries": -1},
+            "ReconnectPolicy.relogin_retries must be at least 0, got -1",
+        ),
+        (
+            {"relogin_retries": None},
+            "ReconnectPolicy.relogin_retries must be an int, got NoneType",
+        ),
+        (
+            {"relogin_retries": True},
+            "ReconnectPolicy.relogin_retries must be an int, got bool",
         ),
     ]
     return [pytest.param(kwargs, message, id=message) for kwargs, message in rows]

@@ -129,16 +129,29 @@ def test_private_logs_in_after_the_greeting() -> None:
     assert args_of(frames[0]) == [("order", None)]
 
 
-def test_private_login_refused_closes() -> None:
+def test_private_login_refused_leaves_the_socket_to_the_shell() -> None:
     p = started(private())
     p.receive_text(_frames.encode_greeting(), 0.0)
     p.pop_frames(0.0)
     events = p.receive_text(_frames.encode_login_reply(False, "sign error"), 0.1)
-    assert events == [
-        LoginFailed("sign error"),
-        StateChanged(S.CONNECTED, S.CLOSED, "login refused"),
-    ]
+    assert events == [LoginFailed("sign error")]
+    assert not is_ready(p)
     assert p.pop_frames(0.2) == []
+    # Nothing more happens on that socket: no second login, no late success.
+    assert p.receive_text(_frames.encode_greeting(), 0.3) == []
+    assert p.receive_text(_frames.encode_login_reply(True), 0.3) == []
+    assert p.pop_frames(0.3) == []
+    assert p.state is S.CONNECTED
+    assert not is_ready(p)
+    # The shell either closes (a first login) or reconnects (a re-login, retried).
+    assert p.disconnected("login refused") == [
+        StateChanged(S.CONNECTED, S.RECONNECTING, "login refused")
+    ]
+    p.connected(1.0)
+    p.receive_text(_frames.encode_greeting(), 1.0)
+    assert ops(p.pop_frames(1.0)) == ["login"]
+    events = p.receive_text(_frames.encode_login_reply(True), 1.1)
+    assert events == [StateChanged(S.CONNECTED, S.AUTHENTICATED)]
 
 
 def test_private_without_greeting_logs_in_after_timeout_then_waits_for_reply() -> None:

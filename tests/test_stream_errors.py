@@ -7,8 +7,10 @@ BitunixInternalError; nothing is left running afterwards.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -130,30 +132,97 @@ async def test_rejected_login_raises_authentication_error(
     await settle(memory_sim)
 
 
-async def test_relogin_refused_after_reconnect_fails_the_stream(
+def login_times(sim: SimulatedExchange) -> list[float]:
+    return [f.time for f in sim.recorder.ws_frames() if f.op == "login"]
+
+
+async def test_relogin_refused_after_reconnect_is_retried_and_recovers(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
+    async with (
+        open_stream(memory_sim, credentials=memory_sim.credentials) as stream,
+        stream.subscribe(Orders()) as orders,
+        stream.state_events() as changes,
+    ):
+        assert stream.state is S.AUTHENTICATED
+        memory_sim.reject_next_logins(3)
+        memory_sim.drop_all()
+        # The exchange refuses three re-logins; the fourth is accepted.
+        private = []
+        async for change in changes:
+            if change.connection == "private":
+                private.append((change.old, change.new))
+                if change.new is S.AUTHENTICATED:
+                    break
+        assert private.count((S.CONNECTED, S.RECONNECTING)) == 3  # each refusal: reconnect
+        assert S.CLOSED not in {new for _, new in private}
+        times = login_times(memory_sim)
+        assert len(times) == 5
+        gaps = [b - a for a, b in itertools.pairwise(times[1:])]
+        assert all(gap > 0 for gap in gaps)  # each retry after a backoff delay
+        order = memory_sim.engine.place_order(
+            memory_sim.credentials.api_key,
+            symbol="BTCUSDT",
+            side="BUY",
+            order_type="LIMIT",
+            qty=Decimal("0.01"),
+            price=Decimal(1000),
+        )
+        memory_sim.flush()
+        assert (await orders.receive()).order_id == order.order_id  # the subscription lives
+    await settle(memory_sim)
+
+
+async def test_relogin_refused_more_than_relogin_retries_fails_the_stream(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    policy = ReconnectPolicy(relogin_retries=2)
 
     async def body() -> None:
-        async with open_stream(memory_sim, credentials=memory_sim.credentials) as stream:
+        async with (
+            open_stream(memory_sim, credentials=memory_sim.credentials, reconnect=policy) as stream,
+            stream.subscribe(Orders()) as orders,
+        ):
+            memory_sim.reject_next_logins(100)
+            memory_sim.drop_all()
+            await orders.receive()  # cancelled by the failure
+
+    with pytest.raises(AuthenticationError, match="login rejected"):
+        await body()
+    assert len(login_times(memory_sim)) == 1 + 3  # the first login, then 1 + 2 retries refused
+    await settle(memory_sim)
+
+
+async def test_relogin_retries_zero_fails_at_the_first_refused_relogin(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    policy = ReconnectPolicy(relogin_retries=0)
+
+    async def body() -> None:
+        async with (
+            open_stream(memory_sim, credentials=memory_sim.credentials, reconnect=policy) as stream,
+            stream.subscribe(Orders()) as orders,
+        ):
             assert stream.state is S.AUTHENTICATED
-            async with stream.subscribe(Orders()) as orders:
-                memory_sim.reject_next_logins(1)
-                memory_sim.drop_all()
-                await orders.receive()  # cancelled by the failure
+            memory_sim.reject_next_logins(1)
+            memory_sim.drop_all()
+            await orders.receive()  # cancelled by the failure
 
     with pytest.raises(AuthenticationError):
         await body()
     assert trio.current_time() > 0
+    assert len(login_times(memory_sim)) == 2
     await settle(memory_sim)
 
 
 async def test_stream_failure_wins_over_its_consequence(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
+    policy = ReconnectPolicy(relogin_retries=0)
+
     async def body() -> None:
         async with (
-            open_stream(memory_sim, credentials=memory_sim.credentials) as stream,
+            open_stream(memory_sim, credentials=memory_sim.credentials, reconnect=policy) as stream,
             stream.subscribe(Orders()) as orders,
         ):
             memory_sim.reject_next_logins(1)
