@@ -110,7 +110,9 @@ def decimal_text(name: str, value: object, *, positive: bool = True) -> str:
         raise ConfigurationError(f"{name} must be finite, got {shown(value)}")
     if positive and number <= 0:
         raise ConfigurationError(f"{name} must be greater than zero, got {shown(value)}")
-    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+    if not number:
+        return "0"  # whatever its exponent: "0e999999999" would format a billion zeros
+    if not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
         raise ConfigurationError(
             f"{name} is out of range (its magnitude must lie between 1e-{MAX_EXPONENT} and "
             f"1e+{MAX_EXPONENT}): {shown(value)}"

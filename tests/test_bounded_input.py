@@ -27,6 +27,7 @@ from bitunix_trio._channels import Orders, Ticker
 from bitunix_trio._credentials import Credentials
 from bitunix_trio._exceptions import (
     BitunixError,
+    BitunixInternalError,
     ConfigurationError,
     RemoteProtocolError,
     RestError,
@@ -40,6 +41,7 @@ from bitunix_trio._rest_args import decimal_text, place_order_body, time_ms
 from bitunix_trio._wire import parse_order
 from bitunix_trio._wire_rest import parse_rest_order
 from bitunix_trio.testing import SimulatedExchange
+from bitunix_trio.testing._faults import MALFORMED_REST_BODIES
 
 BASE = "http://127.0.0.1"
 CREDS = Credentials("k" * 32, "s" * 32)
@@ -192,6 +194,16 @@ def test_decimal_text_bounds() -> None:
     assert decimal_text("price", "-1", positive=False) == "-1"
     with pytest.raises(ConfigurationError, match="price"):
         decimal_text("price", 10**1000)
+    with pytest.raises(ConfigurationError, match="greater than zero"):
+        decimal_text("qty", "0e999999999")
+
+
+@pytest.mark.parametrize("zero", ["0e999999999", "-0E+999999999", "0e-999999999", "0.000"])
+def test_decimal_text_of_a_zero_is_zero_at_once(zero: str) -> None:
+    started = time.perf_counter()
+    assert decimal_text("price", zero, positive=False) == "0"
+    assert decimal_text("price", Decimal(zero), positive=False) == "0"
+    assert time.perf_counter() - started < 0.05
     with pytest.raises(ConfigurationError, match="start_time"):
         time_ms("start_time", 2**63 - 1)
 
@@ -405,3 +417,24 @@ async def test_malformed_rest_during_fallback_polling_backs_off_and_recovers(
         nursery.cancel_scope.cancel()
     assert delivered
     assert errors == ["RestError", "NoneType"]
+
+
+async def test_every_malformed_rest_reply_is_a_typed_error(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    memory_sim.malformed_rest()
+    seen: list[type[BaseException]] = []
+    async with open_rest_client(
+        memory_sim.credentials,
+        memory_sim.rest_url,
+        transport=memory_sim.rest_transport(),
+        max_retries=0,
+    ) as rest:
+        for _ in range(len(MALFORMED_REST_BODIES)):
+            with pytest.raises(BitunixError) as info:
+                await rest.get_history_orders("ETHUSDT")
+            assert not isinstance(info.value, BitunixInternalError), info.value
+            seen.append(type(info.value))
+        memory_sim.malformed_rest(False)
+        await rest.get_history_orders("ETHUSDT")
+    assert len(seen) == len(MALFORMED_REST_BODIES)

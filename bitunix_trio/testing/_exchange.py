@@ -393,8 +393,12 @@ class SimulatedExchange:
         self._ws.send_text(text)
 
     def malformed_rest(self, on: bool = True) -> None:
-        """Answer every REST call with HTTP 200 and JSON nested 100,000 deep while on."""
+        """Answer every REST call with HTTP 200 and a body no client can use while on: JSON
+        nested 100,000 deep, truncated JSON, a value that is not an envelope, the wrong
+        shapes, impossible numbers, bytes that are not UTF-8, in turn (from the first each
+        time it is switched on)."""
         self._faults.malformed_rest = on
+        self._faults.malformed_index = 0
 
     def throttle_rest(self, on: bool = True) -> None:
         """Answer every REST call with code 10006 (rate limited) while on."""

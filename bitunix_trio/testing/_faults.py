@@ -15,7 +15,7 @@ from typing import TypeVar
 import trio
 import trio.testing
 
-__all__ = ["GARBAGE_FRAMES", "AbortableStream", "FaultState"]
+__all__ = ["GARBAGE_FRAMES", "MALFORMED_REST_BODIES", "AbortableStream", "FaultState"]
 
 _T = TypeVar("_T")
 
@@ -30,6 +30,22 @@ GARBAGE_FRAMES: tuple[str, ...] = (
     "\x00\x01\x02",
     '{"ch":"order","data":{"orderId":null}}',
     "null",
+)
+
+#: What REST answers (HTTP 200, JSON content type) while ``malformed_rest`` is on, in turn:
+#: JSON nested 100,000 deep, truncated JSON, a JSON value that is not an envelope, an envelope
+#: whose ``code`` is not a number, data of the wrong shape, rows with numbers no order can
+#: have, and bytes that are not UTF-8.
+MALFORMED_REST_BODIES: tuple[bytes, ...] = (
+    b'{"code":0,"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"code":0,"data":{"orderList":[{"orderId":"1","qty":',
+    b"[1,2,3]",
+    b'{"code":"zero","data":null,"msg":"ok"}',
+    b'{"code":0,"data":"nope","msg":"Success"}',
+    b'{"code":0,"msg":"Success","data":{"total":"1","orderList":[{"orderId":"1",'
+    b'"symbol":"ETHUSDT","qty":"1e999999999","tradeQty":"-1","price":"NaN",'
+    b'"side":"BUY","status":"FILLED","ctime":"99999999999999999999"}]}}',
+    b'{"code":0,"data":\xff\xfe}',
 )
 
 
@@ -49,7 +65,8 @@ class FaultState:
     throttle_rest: bool = False
     #: REST answers HTTP 503 with an HTML body (as a CDN in front of a dead origin does).
     rest_down: bool = False
-    #: REST answers HTTP 200 with a body no client can use (JSON nested 100,000 deep).
+    #: REST answers HTTP 200 with a body no client can use (``MALFORMED_REST_BODIES``, in
+    #: turn, starting with JSON nested 100,000 deep).
     malformed_rest: bool = False
     #: New WebSocket handshakes are refused with HTTP 503.
     ws_down: bool = False
@@ -57,6 +74,8 @@ class FaultState:
     offline_depth: int = 0
     #: Index of the next garbage frame (so repeated calls cycle through all of them).
     garbage_index: int = 0
+    #: Index of the next malformed REST body (they cycle the same way).
+    malformed_index: int = 0
 
     @property
     def refusing_websockets(self) -> bool:
@@ -76,6 +95,12 @@ class FaultState:
         self.garbage_index += 1
         return frame
 
+    def next_malformed_body(self) -> bytes:
+        """The next malformed REST body in turn."""
+        body = MALFORMED_REST_BODIES[self.malformed_index % len(MALFORMED_REST_BODIES)]
+        self.malformed_index += 1
+        return body
+
     def reset(self) -> None:
         """Switch every fault off."""
         self.silent = False
@@ -85,6 +110,7 @@ class FaultState:
         self.throttle_rest = False
         self.rest_down = False
         self.malformed_rest = False
+        self.malformed_index = 0
         self.ws_down = False
         self.offline_depth = 0
 

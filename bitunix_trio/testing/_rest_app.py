@@ -26,7 +26,8 @@ Served on loopback by hypercorn (trio worker), or in process through
 
 Faults: with ``throttle_rest`` on, every call answers 10006; with ``rest_down`` on, every
 call answers HTTP 503 with an HTML body (what a CDN shows when the origin is down); with
-``malformed_rest`` on, every call answers HTTP 200 with JSON nested 100,000 deep.
+``malformed_rest`` on, every call answers HTTP 200 with a malformed body (JSON nested 100,000
+deep, truncated JSON, the wrong shapes, impossible numbers, bytes that are not UTF-8, in turn).
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ REST_KLINE_INTERVALS = (
     "1M",
 )
 KLINE_TYPES = {"LAST_PRICE": "market", "MARK_PRICE": "mark"}
-
-_NESTED_BODY = b'{"code":0,"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
 _DOWN_BODY = (
     b"<html><head><title>503 Service Temporarily Unavailable</title></head>"
@@ -228,7 +227,7 @@ class RestApp:
             status, payload, code = 503, _DOWN_BODY, 503
             content_type = b"text/html"
         elif self.faults.malformed_rest:
-            status, payload, code = 200, _NESTED_BODY, 0
+            status, payload, code = 200, self.faults.next_malformed_body(), 0
             content_type = b"application/json"
         else:
             code, envelope = self.handle(request, now)
