@@ -3,7 +3,8 @@
 Seeded and deterministic, in virtual time (Trio's ``MockClock`` with autojump) over the
 in-memory simulated exchange. Every few virtual seconds a fault from the menu below is
 injected while the market runs and a bot places and cancels orders through the stream's
-REST client. Checked throughout and at the end:
+REST client: every kind once in a random order, then drawn by weight. Checked throughout
+and at the end:
 
 * every order state the exchange ends with reaches the orders consumer, and no order state
   (id, status, filled quantity) is delivered twice; order states only move forward;
@@ -44,16 +45,19 @@ __all__ = ["SoakReport", "run_soak"]
 
 S = bt.ConnectionState
 #: Fault menu and weights (the rare burst: more than a page of orders finished while away).
-#: Login rejections are not on it: a refused login ends the stream with
-#: ``AuthenticationError`` by design (a revoked key must not be retried forever).
+#: ``login_reject``: the exchange refuses the next 1-3 logins and drops every socket, so the
+#: re-logins after the reconnect are refused and retried (``ReconnectPolicy.relogin_retries``
+#: is 5) until one is accepted.
 FAULTS: dict[str, int] = {
     "drop": 6,
     "close": 3,
     "silence": 4,
     "garbage": 5,
     "ping_loss": 3,
+    "login_reject": 3,
     "rest_throttle": 4,
     "rest_outage": 4,
+    "rest_malformed": 4,
     "ws_outage": 4,
     "away": 8,
     "fill": 6,
@@ -90,6 +94,8 @@ class SoakReport:
     duplicated: list[OrderState] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     max_buffer_used: int = 0
+    #: The most orders that finished (filled or cancelled) in one spell away.
+    max_finished_away: int = 0
     leftover_tasks: list[str] = field(default_factory=list)
 
     @property
@@ -191,8 +197,9 @@ class _Bot:
                 pass  # REST faults: the bot carries on
 
 
-async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> None:
-    """Inject one fault, hold it for a while, lift it."""
+async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> int:
+    """Inject one fault, hold it for a while, lift it; the number of orders that finished
+    (filled or cancelled) while the client was away."""
     key = sim.credentials.api_key
     engine = sim.engine
 
@@ -207,20 +214,30 @@ async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> None:
         )
         return order.order_id
 
-    def touch_orders(n: int) -> None:
-        """Fill, partly fill or cancel ``n`` orders, some new, some of the bot's."""
-        for _ in range(n):
-            ids = open_ids()
-            pick = rng.random()
-            order_id = new_order() if pick < 0.3 or not ids else rng.choice(ids)
-            action = rng.random()
-            if action < 0.5:
-                sim.fill_order(order_id)
-            elif action < 0.8:
-                sim.fill_order(order_id, Decimal("0.01"))
-            else:
-                sim.cancel_order(order_id)
+    def touch_order() -> bool:
+        """Fill, partly fill or cancel one order, new or one of the bot's; True if it
+        finished."""
+        ids = open_ids()
+        order_id = new_order() if rng.random() < 0.3 or not ids else rng.choice(ids)
+        action = rng.random()
+        if action < 0.5:
+            sim.fill_order(order_id)
+        elif action < 0.8:
+            return sim.fill_order(order_id, Decimal("0.01")).status is bt.OrderStatus.FILLED
+        else:
+            sim.cancel_order(order_id)
+        return True
 
+    def finish_order() -> None:
+        """Fill (the rest of) or cancel one order, new or open."""
+        ids = open_ids()
+        order_id = new_order() if rng.random() < 0.5 or not ids else rng.choice(ids)
+        if rng.random() < 0.7:
+            sim.fill_order(order_id)
+        else:
+            sim.cancel_order(order_id)
+
+    finished = 0
     if name == "drop":
         sim.drop_all()
     elif name == "close":
@@ -235,6 +252,11 @@ async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> None:
         sim.stop_answering_pings()
         await trio.sleep(rng.uniform(20, 40))
         sim.stop_answering_pings(False)
+    elif name == "login_reject":
+        sim.reject_next_logins(rng.randint(1, 3))
+        sim.drop_all()
+        await trio.sleep(rng.uniform(10, 30))
+        sim.reject_next_logins(0)
     elif name == "rest_throttle":
         sim.throttle_rest()
         await trio.sleep(rng.uniform(5, 30))
@@ -243,26 +265,39 @@ async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> None:
         sim.rest_down()
         await trio.sleep(rng.uniform(5, 30))
         sim.rest_down(False)
+    elif name == "rest_malformed":
+        sim.malformed_rest()
+        await trio.sleep(rng.uniform(5, 30))
+        sim.malformed_rest(False)
     elif name == "ws_outage":
         sim.ws_down()
         await trio.sleep(rng.uniform(5, 40))
         sim.ws_down(False)
     elif name == "fill":
-        touch_orders(rng.randint(1, 3))  # on a healthy socket
-    elif name in ("away", "away_burst"):
+        for _ in range(rng.randint(1, 3)):  # on a healthy socket
+            touch_order()
+    elif name == "away":
         with sim.offline():
             rest_too = rng.random() < 0.3
             if rest_too:
                 sim.rest_down()
-            count = rng.randint(101, 160) if name == "away_burst" else rng.randint(1, 20)
-            for _ in range(count):
-                touch_orders(1)
+            for _ in range(rng.randint(1, 20)):
+                finished += touch_order()
                 await trio.sleep(rng.uniform(0.05, 0.5))
             await trio.sleep(rng.uniform(2, 20))
             if rest_too:
                 sim.rest_down(False)
+    elif name == "away_burst":
+        # Over a page of orders finish in one spell away: reconciliation must page.
+        with sim.offline():
+            finished = rng.randint(101, 160)
+            for _ in range(finished):
+                finish_order()
+                await trio.sleep(rng.uniform(0.05, 0.3))
+            await trio.sleep(rng.uniform(2, 20))
     else:  # pragma: no cover - the menu is fixed
         raise ValueError(name)
+    return finished
 
 
 async def run_soak(
@@ -296,15 +331,15 @@ async def run_soak(
             bot = _Bot(stream, rng)
             nursery.start_soon(bot.run)
             end = trio.current_time() + seconds
-            burst_at: float | None = trio.current_time() + seconds * rng.uniform(0.2, 0.8)
+            # Every kind once, in a random order, then drawn by weight: a short run covers
+            # the whole menu too.
+            tour = rng.sample(names, len(names))
             subscriptions = (books, orders, positions, balances)
             while trio.current_time() < end:
                 await trio.sleep(rng.uniform(*fault_gap))
-                if burst_at is not None and trio.current_time() >= burst_at:
-                    name, burst_at = "away_burst", None  # at least one burst per run
-                else:
-                    name = rng.choices(names, weights)[0]
-                await _fault(sim, rng, name)
+                name = tour.pop() if tour else rng.choices(names, weights)[0]
+                finished = await _fault(sim, rng, name)
+                report.max_finished_away = max(report.max_finished_away, finished)
                 report.faults[name] += 1
                 for sub in subscriptions:
                     stats = sub.statistics()
@@ -387,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
             f" orders ({report.fills_checked} with fills) checked, {report.account_events}"
             f" account events, {report.books} books, {report.state_events} state events,"
             f" lost {len(report.lost)}, duplicated {len(report.duplicated)},"
-            f" max buffer {report.max_buffer_used}, {time.perf_counter() - t0:.0f} s",
+            f" max buffer {report.max_buffer_used}, most finished away"
+            f" {report.max_finished_away}, {time.perf_counter() - t0:.0f} s",
             flush=True,
         )
         if not report.ok:
