@@ -52,7 +52,8 @@ def test_main_help_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None
 
 
 @pytest.mark.loopback
-async def test_ctrl_c_exits_cleanly() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+async def test_a_signal_stops_the_server_cleanly(signum: signal.Signals) -> None:
     command = [sys.executable, "-m", "bitunix_trio", "sim", "--seed", "5"]
     process = await trio.lowlevel.open_process(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -60,19 +61,24 @@ async def test_ctrl_c_exits_cleanly() -> None:
     assert process.stdout is not None
     assert process.stderr is not None
     output = b""
-    with trio.fail_after(30):
-        while b"Press Ctrl-C" not in output:
-            chunk = await process.stdout.receive_some()
-            assert chunk, output
-            output += chunk
-        process.send_signal(signal.SIGINT)
-        code = await process.wait()
-        rest = b""
-        while chunk := await process.stdout.receive_some():
-            rest += chunk
-        errors = await process.stderr.receive_some()
-    await process.stdout.aclose()
-    await process.stderr.aclose()
+    try:
+        with trio.fail_after(30):
+            while b"Press Ctrl-C" not in output:
+                chunk = await process.stdout.receive_some()
+                assert chunk, output
+                output += chunk
+            process.send_signal(signum)
+            code = await process.wait()
+            rest = b""
+            while chunk := await process.stdout.receive_some():
+                rest += chunk
+            errors = await process.stderr.receive_some()
+    finally:
+        if process.returncode is None:  # never leave the server running after a failure
+            process.kill()
+            await process.wait()
+        await process.stdout.aclose()
+        await process.stderr.aclose()
     assert code == 0, errors
     assert demo_credentials(5).api_key in output.decode()
     assert b"ws://127.0.0.1:" in output

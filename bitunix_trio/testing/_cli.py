@@ -7,9 +7,10 @@ printing them is harmless), then serves any client pointed at them.
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 import trio
@@ -118,11 +119,30 @@ def _symbols(text: str) -> list[str]:
     return names
 
 
+async def _serve_until_signalled(serve: Callable[..., Awaitable[object]]) -> None:
+    """Run ``serve`` (a ``nursery.start``-able task) until SIGINT or SIGTERM.
+
+    The signal cancels the server like any other cancellation, so shutdown never depends on
+    where a ``KeyboardInterrupt`` would have landed; an error while starting is raised as is.
+    """
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(serve)
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sim [--host H] [--port N] [--rest-port N] [--seed S] [--symbols A,B]
     [--start-time T] [--replay FILE [--speed N] [--loop]]``; return the exit code.
 
-    A leading ``sim`` in ``argv`` is accepted. Ctrl-C stops the server and returns 0.
+    A leading ``sim`` in ``argv`` is accepted. Ctrl-C (SIGINT) or SIGTERM stops the server
+    and returns 0.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "sim":
@@ -145,8 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop=options.loop,
     )
     try:
-        trio.run(serve)
-    except KeyboardInterrupt:
+        trio.run(_serve_until_signalled, serve)
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
         pass
     except OSError as exc:  # a port in use, an address that is not ours
         ports = {"WebSocket": options.port, "REST": options.rest_port}
