@@ -23,4 +23,4 @@ from __future__ import annotations
 __all__ = ["SCHEMA_VERSION"]
 
 #: Version of the layout of ``results.json``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["environment", "median", "percentile", "render_table"]
+__all__ = ["environment", "median", "percentile", "render_markdown", "render_table"]
 
 
 def _version(dist: str) -> str | None:
@@ -47,12 +47,30 @@ def environment() -> dict[str, Any]:
         "trio": _version("trio"),
         "trio_websocket": _version("trio-websocket"),
         "wsproto": _version("wsproto"),
+        "websockets": _version("websockets"),
+        "msgspec": _version("msgspec"),
         "bitunix_trio": _version("bitunix-trio"),
         "git_commit": _git_commit(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "load_average": [round(x, 2) for x in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
+        "nice": os.nice(0) if hasattr(os, "nice") else None,
     }
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def median(values: Sequence[float]) -> float:
@@ -174,6 +192,167 @@ def _memory(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+# --- the strict sections, as Markdown -------------------------------------------------------
+
+_LOOP_LABELS = {
+    "floor_tw": "trio-websocket + `json.loads` (the floor)",
+    "floor_ws": "websockets (Trio) + `json.loads` (the fast floor)",
+    "library": "bitunix-trio, typed values, default transport",
+    "library_ws": "bitunix-trio, typed values, `connector=bt.websockets_connector`",
+}
+_RATIO_OF = {"library": "library/floor_tw", "library_ws": "library_ws/floor_ws"}
+
+
+def _k(value: float) -> str:
+    return f"{value / 1000:.1f}k"
+
+
+def _md_strict(strict: dict[str, Any]) -> list[str]:
+    cases = list(strict["cases"])
+    lines = [
+        f"### Throughput: one stream, every push delivered ({strict['pushes']:,} pushes per run, "
+        f"median of {strict['rounds']} interleaved rounds; pushes/s)",
+        "",
+        "| receive loop | " + " | ".join(c.replace("/", ", read ") for c in cases) + " |",
+        "|---|" + "---|" * len(cases),
+    ]
+    for loop in strict["loops"]:
+        cells = []
+        for case in cases:
+            row = strict["cases"][case]
+            cell = row[loop]
+            if cell["status"] != "ok":
+                cells.append(cell["status"])
+                continue
+            text = _k(cell["pushes_per_s"])
+            ratio = row["ratios"].get(_RATIO_OF.get(loop, ""))
+            if ratio is not None:
+                text += f" ({ratio:.2f})"
+            cells.append(text)
+        lines.append(f"| {_LOOP_LABELS[loop]} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "In brackets: the ratio to the floor of the same transport. The library subscribes "
+        'with a buffer larger than the run and `overflow="error"`; "best" reads the best '
+        'bid and ask (a ticker\'s last price), "all" every level of both sides (every '
+        "field of a ticker).",
+        "",
+        "Targets: "
+        + "; ".join(
+            f"{t['case']} {t['ratio']} >= {t['at_least']}: "
+            + ("-" if t["value"] is None else f"{t['value']:.2f} {'met' if t['met'] else 'MISSED'}")
+            for t in strict["targets"]
+        ),
+    ]
+    return lines
+
+
+def _md_latency(latency: dict[str, Any]) -> list[str]:
+    rates = list(latency["rates"])
+    header = " | ".join(f"{int(r):,}/s p50 | {int(r):,}/s p99" for r in rates)
+    lines = [
+        f"### Latency: server send to consumer, a book stream read at the best level (µs, "
+        f"median of {latency['rounds']} rounds)",
+        "",
+        f"| receive loop | {header} |",
+        "|---|" + "---|" * (2 * len(rates)),
+    ]
+    for loop in _LOOP_LABELS:
+        cells = []
+        for rate in rates:
+            cell = latency["rates"][rate]["loops"].get(loop, {"status": "-"})
+            if cell["status"] != "ok":
+                cells += [cell["status"], ""]
+            else:
+                cells += [f"{cell['p50_us']:,}", f"{cell['p99_us']:,}"]
+        lines.append(f"| {_LOOP_LABELS[loop]} | " + " | ".join(cells) + " |")
+    lines += ["", f"Pacing: {latency['pacing']}."]
+    return lines
+
+
+def _md_fanout(fanout: dict[str, Any]) -> list[str]:
+    lines = ["### Fan-out: tickers of many symbols, one consumer task per subscription", ""]
+    if fanout["status"] != "ok":
+        return [*lines, str(_status_line(fanout))]
+    lines += [
+        "| subscriptions | connections | pushes | µs per push | vs one subscription |",
+        "|---|---|---|---|---|",
+    ]
+    for case in fanout["cases"].values():
+        lines.append(
+            f"| {case['subscriptions']:,} | {case['connections']} | {case['pushes']:,} | "
+            f"{case['us_per_push']:.1f} | {case['vs_one']:.2f} |"
+        )
+    return lines
+
+
+def _md_recovery(recovery: dict[str, Any]) -> list[str]:
+    lines = [
+        "### Recovery (ms, the configured times subtracted: reconnect delay "
+        f"{recovery['reconnect_delay_s'] * 1000:g} ms, stale_after "
+        f"{recovery['stale_after_s'] * 1000:g} ms; median of {recovery['rounds']})",
+        "",
+        "| transport | dropped socket to data again | silent socket to the verdict |",
+        "|---|---|---|",
+    ]
+    for loop in ("library", "library_ws"):
+        cell = recovery.get(loop, {"status": "-"})
+        label = "default" if loop == "library" else "websockets_connector"
+        if cell["status"] != "ok":
+            lines.append(f"| {label} | {cell['status']} | |")
+        else:
+            lines.append(
+                f"| {label} | {cell['drop_to_data_ms']:.1f} | {cell['silence_to_verdict_ms']:.1f} |"
+            )
+    return lines
+
+
+def _md_rss(rss: dict[str, Any]) -> list[str]:
+    lines = [
+        "### Memory: a book stream, one consumer that never reads, one slow (1 ms a value)",
+        "",
+    ]
+    if rss["status"] != "ok":
+        return [*lines, str(_status_line(rss))]
+    lines += [
+        f"Peak RSS {rss['peak_kib_at_tenth'] / 1024:.1f} MiB after {rss['frames'] // 10:,} "
+        f"pushes, {rss['peak_kib'] / 1024:.1f} MiB after {rss['frames']:,} "
+        f"(growth {rss['growth_kib'] / 1024:+.1f} MiB; bounded: "
+        f"{'yes' if rss['bounded'] else 'NO'}); the slow consumer took "
+        f"{rss['slow_taken']:,}, the rest conflated away.",
+    ]
+    return lines
+
+
+def _md_machine(env: dict[str, Any]) -> list[str]:
+    load = env.get("load_average")
+    return [
+        f"Machine: {env.get('cpu_model') or env['machine']}, {env['cpu_count']} CPUs, "
+        f"{env['platform']}; Python {env['python']}, trio {env['trio']}, trio-websocket "
+        f"{env['trio_websocket']}, websockets {env.get('websockets')}, msgspec "
+        f"{env.get('msgspec')}; bitunix-trio {env.get('git_commit')}, {env['created']}"
+        + (f"; load average at start {load[0]:.2f}" if load else "")
+        + (f"; nice {env['nice']}" if env.get("nice") is not None else "")
+        + ".",
+    ]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The strict sections of ``results`` as Markdown (the README shows the latest)."""
+    lines: list[str] = []
+    for section, render in (
+        ("strict", _md_strict),
+        ("strict_latency", _md_latency),
+        ("fanout", _md_fanout),
+        ("recovery", _md_recovery),
+        ("rss", _md_rss),
+    ):
+        if section in results:
+            lines += [*render(results[section]), ""]
+    lines += _md_machine(results["environment"])
+    return "\n".join(lines) + "\n"
+
+
 def render_table(results: dict[str, Any]) -> str:
     """Everything in ``results`` as a readable text table."""
     env = results["environment"]
@@ -181,6 +360,7 @@ def render_table(results: dict[str, Any]) -> str:
         f"bitunix-trio benchmarks: Python {env['python']}, trio {env['trio']}, "
         f"trio-websocket {env['trio_websocket']}, {env['cpu_count']} CPUs",
         "",
+        render_markdown(results),
     ]
     for section, render in (
         ("throughput", _throughput),

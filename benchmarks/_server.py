@@ -41,7 +41,7 @@ from bitunix_trio._frames import (
     encode_unsubscribe_reply,
 )
 
-from ._wire import TEMPLATES, FeedParams, now_us, schedule
+from ._wire import TEMPLATES, FeedParams, Template, now_us, schedule, template_for
 
 __all__ = ["FirehoseProcess", "ServerStats"]
 
@@ -56,31 +56,52 @@ def _report(line: str) -> None:
     sys.stdout.flush()
 
 
-async def _client_side(
-    ws: trio_websocket.WebSocketConnection,
-    wanted: set[tuple[str, str | None]],
-    go: trio.Event,
-    closed: trio.Event,
-) -> None:
+class _Run:
+    """What the connections of one run share: the keys nobody has subscribed yet, and
+    whether the first connection's fault (drop, silence) has happened."""
+
+    def __init__(self, keys: frozenset[tuple[str, str | None]]) -> None:
+        self.wanted = set(keys)
+        self.total = len(keys)
+        self.go = trio.Event()
+        self.faulted = False
+
+
+_RUNS: dict[int, _Run] = {}
+
+
+class _Connection:
+    """One client connection: its keys, and whether it answers pings."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection, run: _Run) -> None:
+        self.ws = ws
+        self.run = run
+        self.mine: set[tuple[str, str | None]] = set()
+        self.subscribed = trio.Event()
+        self.closed = trio.Event()
+        self.silent = False
+
+
+async def _client_side(conn: _Connection) -> None:
     """Read what the client sends: subscriptions start the feed; pings get their pong."""
     try:
         while True:
-            await _answer(ws, await ws.get_message(), wanted, go)
+            await _answer(conn, await conn.ws.get_message())
     except trio_websocket.ConnectionClosed:
-        closed.set()
+        conn.closed.set()
 
 
-async def _answer(
-    ws: trio_websocket.WebSocketConnection,
-    text: str | bytes,
-    wanted: set[tuple[str, str | None]],
-    go: trio.Event,
-) -> None:
+async def _answer(conn: _Connection, text: str | bytes) -> None:
     frame = decode_client(text)
+    ws, run = conn.ws, conn.run
     if isinstance(frame, SubscribeRequest):
-        wanted.difference_update(frame.args)
-        if not wanted:
-            go.set()
+        conn.mine.update(frame.args)
+        run.wanted.difference_update(frame.args)
+        if not run.wanted:
+            run.go.set()
+        conn.subscribed.set()
+    elif conn.silent:
+        return
     elif isinstance(frame, PingRequest):
         await ws.send_message(encode_pong(frame.ping, int(time.time())))
     elif isinstance(frame, UnsubscribeRequest):
@@ -123,11 +144,28 @@ def _batch_sender(ws: trio_websocket.WebSocketConnection) -> Callable[[list[str]
     return batched
 
 
-async def _feed(ws: trio_websocket.WebSocketConnection, params: FeedParams) -> None:
-    templates = [TEMPLATES[channel] for channel in schedule(params.frames, params.streams)]
+def _templates(params: FeedParams, conn: _Connection) -> list[Template]:
+    """What this connection sends, in order."""
+    if params.symbols == 1:
+        return [TEMPLATES[channel] for channel in schedule(params.frames, params.streams)]
+    keys = sorted(key for key in conn.mine if key[1] is not None)
+    per_key = max(1, params.frames // conn.run.total)
+    cycle = [template_for(channel, symbol) for channel, symbol in keys if symbol is not None]
+    return cycle * per_key
+
+
+async def _feed(params: FeedParams, conn: _Connection, cut: Callable[[], Any]) -> None:
+    ws, run = conn.ws, conn.run
+    templates = _templates(params, conn)
+    fault = 0
+    if not run.faulted and (params.drop_after or params.silent_after):
+        run.faulted = True
+        fault = params.drop_after or params.silent_after
+        templates = templates[:fault]
     send = _batch_sender(ws)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     sent = 0
+    stats: dict[str, Any] = {"run": params.run_id}
     try:
         if params.pace_us <= 0:
             for start in range(0, len(templates), FIREHOSE_BATCH):
@@ -136,7 +174,7 @@ async def _feed(ws: trio_websocket.WebSocketConnection, params: FeedParams) -> N
                 await send([t.prefix + stamp + t.suffix for t in batch])
                 sent += len(batch)
         else:
-            burst = len(params.streams)
+            burst = len(params.streams) if params.symbols == 1 else 1
             next_at = trio.current_time()
             for start in range(0, len(templates), burst):
                 for template in templates[start : start + burst]:
@@ -144,13 +182,16 @@ async def _feed(ws: trio_websocket.WebSocketConnection, params: FeedParams) -> N
                     sent += 1
                 next_at += params.pace_us / 1e6
                 await trio.sleep_until(next_at)
+        if fault and params.drop_after:
+            stats["dropped_at_us"] = now_us()
+            await cut()
+        elif fault:
+            conn.silent = True
+            stats["silent_at_us"] = now_us()
     finally:
-        stats = {
-            "run": params.run_id,
-            "sent": sent,
-            "cpu_s": time.process_time() - cpu0,
-            "wall_s": time.perf_counter() - wall0,
-        }
+        stats.update(
+            sent=sent, cpu_s=time.process_time() - cpu0, wall_s=time.perf_counter() - wall0
+        )
         _report(json.dumps(stats))
 
 
@@ -161,11 +202,21 @@ async def _handle(stream: trio.SocketStream) -> None:
             params = FeedParams.from_path(request.path)
             ws = await request.accept()
             await ws.send_message(encode_greeting())
-            go, closed = trio.Event(), trio.Event()
-            nursery.start_soon(_client_side, ws, set(params.keys), go, closed)
-            await go.wait()
-            await _feed(ws, params)
-            await closed.wait()
+            run = _RUNS.get(params.run_id)
+            if run is None:
+                run = _RUNS[params.run_id] = _Run(params.keys)
+            conn = _Connection(ws, run)
+            nursery.start_soon(_client_side, conn)
+            await conn.subscribed.wait()
+            await run.go.wait()
+
+            async def cut() -> None:
+                # The socket vanishes: no close frame (the client sees an abnormal end).
+                nursery.cancel_scope.cancel()
+                await trio.aclose_forcefully(stream)
+
+            await _feed(params, conn, cut)
+            await conn.closed.wait()
     except trio_websocket.ConnectionClosed:
         pass
     except (trio.BrokenResourceError, trio.ClosedResourceError, ValueError) as exc:

@@ -25,6 +25,8 @@ __all__ = [
     "count_by_stream",
     "now_us",
     "schedule",
+    "symbol_names",
+    "template_for",
 ]
 
 SYMBOL = "BTCUSDT"
@@ -107,6 +109,27 @@ def _template(channel: str) -> Template:
 
 TEMPLATES: dict[str, Template] = {channel: _template(channel) for channel in _DATA}
 
+_BY_SYMBOL: dict[tuple[str, str], Template] = {}
+
+
+def template_for(channel: str, symbol: str) -> Template:
+    """The template of ``channel`` for ``symbol`` (the fan-out feeds push many symbols)."""
+    if symbol == SYMBOL:
+        return TEMPLATES[channel]
+    template = _BY_SYMBOL.get((channel, symbol))
+    if template is None:
+        text = encode_push(channel, symbol, _TS_MARK, _DATA[channel])
+        prefix, _, suffix = text.partition(f'"ts":{_TS_MARK}')
+        template = _BY_SYMBOL[(channel, symbol)] = Template(channel, prefix + '"ts":', suffix)
+    return template
+
+
+def symbol_names(count: int) -> tuple[str, ...]:
+    """The symbols of a feed of ``count`` symbols (``BTCUSDT`` alone for one)."""
+    if count == 1:
+        return (SYMBOL,)
+    return tuple(f"S{i:04d}USDT" for i in range(count))
+
 
 def schedule(n: int, streams: Sequence[str]) -> list[str]:
     """The channel of each of ``n`` frames: ``streams`` in turn, the last one a trade when
@@ -135,25 +158,38 @@ class FeedParams:
         pace_us: 0 for as fast as the client reads; otherwise one frame of every stream
             (a burst, as the exchange pushes all streams at the same instant) every
             ``pace_us`` microseconds.
-        run_id: echoed in the server's statistics line.
+        run_id: echoed in the server's statistics line (connections of one run share
+            their subscriptions: the feed starts once every key of the run is subscribed).
+        symbols: how many symbols each stream has (fan-out); with more than one, every
+            key gets ``frames // len(keys)`` pushes, round robin, on the connection that
+            subscribed it.
+        drop_after: the first connection of the run is cut (no close frame) after this
+            many pushes (0: never).
+        silent_after: the first connection of the run goes silent (no data, no pong, the
+            socket left open) after this many pushes (0: never).
     """
 
     frames: int
     streams: tuple[str, ...] = DEFAULT_STREAMS
     pace_us: int = 0
     run_id: int = 0
+    symbols: int = 1
+    drop_after: int = 0
+    silent_after: int = 0
 
     def url(self, port: int) -> str:
         """The WebSocket URL asking for this feed."""
-        query = urlencode(
-            {
-                "frames": self.frames,
-                "streams": ",".join(self.streams),
-                "pace_us": self.pace_us,
-                "run": self.run_id,
-            }
-        )
-        return f"ws://127.0.0.1:{port}/public/?{query}"
+        fields: dict[str, object] = {
+            "frames": self.frames,
+            "streams": ",".join(self.streams),
+            "pace_us": self.pace_us,
+            "run": self.run_id,
+        }
+        for name in ("symbols", "drop_after", "silent_after"):
+            value = getattr(self, name)
+            if value != _OPTIONAL_DEFAULTS[name]:
+                fields[name] = value
+        return f"ws://127.0.0.1:{port}/public/?{urlencode(fields)}"
 
     @classmethod
     def from_path(cls, path: str) -> FeedParams:
@@ -173,9 +209,19 @@ class FeedParams:
         frames = int(one("frames"))
         if not 0 < frames <= 10_000_000:
             raise ValueError("frames out of range")
-        return cls(frames, streams, int(one("pace_us")), int(one("run")))
+        optional = {
+            name: int(query[name][0]) if name in query else default
+            for name, default in _OPTIONAL_DEFAULTS.items()
+        }
+        if not 1 <= optional["symbols"] <= 10_000:
+            raise ValueError("symbols out of range")
+        return cls(frames, streams, int(one("pace_us")), int(one("run")), **optional)
 
     @property
     def keys(self) -> frozenset[tuple[str, str | None]]:
         """The subscription keys the server waits for before it starts sending."""
-        return frozenset((channel, SYMBOL) for channel in self.streams)
+        symbols = symbol_names(self.symbols)
+        return frozenset((channel, symbol) for channel in self.streams for symbol in symbols)
+
+
+_OPTIONAL_DEFAULTS = {"symbols": 1, "drop_after": 0, "silent_after": 0}
