@@ -13,7 +13,9 @@ The simulated exchange lives in :mod:`bitunix_trio.testing`.
 
 from __future__ import annotations
 
+from ._account_feed import AccountChannel as AccountChannel
 from ._channel_errors import ConsumerTooSlow as ConsumerTooSlow
+from ._channel_errors import SnapshotUnavailable as SnapshotUnavailable
 from ._channel_errors import StreamClosed as StreamClosed
 from ._channel_errors import SubscriptionLost as SubscriptionLost
 from ._channels import Balance as Balance
@@ -112,6 +114,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT",
     "DEFAULT_RECONNECT_POLICY",
     "AccountBalance",
+    "AccountChannel",
     "AccountTrade",
     "AuthenticationError",
     "Balance",
@@ -169,6 +172,7 @@ __all__ = [
     "RemoteProtocolError",
     "RestError",
     "Side",
+    "SnapshotUnavailable",
     "StateChange",
     "StopType",
     "StreamClosed",

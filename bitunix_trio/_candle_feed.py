@@ -16,7 +16,9 @@ fails three times, the held values are released and a notice (a state event) nam
 candles that could not be recovered.
 
 :func:`open_channel` makes the channel of a subscription: a :class:`CandleChannel` for
-klines, a plain :class:`~bitunix_trio._subscription.SubscriptionChannel` otherwise. A
+klines, an account channel that starts with a snapshot for ``Orders()``, ``Positions()``
+and ``Balance()`` (see ``_account_feed``), a plain
+:class:`~bitunix_trio._subscription.SubscriptionChannel` otherwise. A
 conflating candle channel conflates running values only: a closed candle is never
 replaced (up to the stream's ``buffer_size`` of them, then ConsumerTooSlow).
 """
@@ -30,7 +32,7 @@ import trio
 
 from ._candles import CandleTracker, aggregate_candles, next_bucket_start
 from ._channel_errors import ConsumerTooSlow
-from ._channels import ChannelSpec, Kline
+from ._channels import AccountSpec, ChannelSpec, Kline
 from ._exceptions import BitunixError
 from ._models import KlineUpdate
 from ._subscription import Overflow, SubscriptionChannel
@@ -254,6 +256,11 @@ def open_channel(
     stream: BitunixStream, spec: ChannelSpec[Any], buffer: int, overflow: Overflow
 ) -> SubscriptionChannel[Any]:
     """The channel of a new subscription to ``spec`` on ``stream``."""
+    if isinstance(spec, AccountSpec):
+        fallback = stream._fallback
+        assert fallback is not None
+        assert fallback.snapshots is not None
+        return fallback.snapshots.open_channel(spec, buffer, overflow)
     if isinstance(spec, Kline):
         return CandleChannel(
             CandleFeed.of(stream),

@@ -10,7 +10,7 @@ import trio
 
 from ._exceptions import BitunixError
 
-__all__ = ["ConsumerTooSlow", "StreamClosed", "SubscriptionLost"]
+__all__ = ["ConsumerTooSlow", "SnapshotUnavailable", "StreamClosed", "SubscriptionLost"]
 
 
 class SubscriptionLost(BitunixError, trio.BrokenResourceError):
@@ -38,6 +38,22 @@ class ConsumerTooSlow(SubscriptionLost):
     def __init__(
         self,
         reason: str = "Consumer too slow: subscription buffer full",
+        spec: object = None,
+    ):
+        super().__init__(reason, spec)
+
+
+class SnapshotUnavailable(SubscriptionLost):
+    """The snapshot an account subscription starts with (``Orders()``, ``Positions()``,
+    ``Balance()``) could not be fetched over REST; raised by ``channel.snapshot()`` and
+    ``receive()``, and the subscription ends (``__cause__`` is the last REST error).
+
+    Subscribe again to retry, or subscribe with ``snapshot=False`` for changes only.
+    """
+
+    def __init__(
+        self,
+        reason: str = "the account snapshot could not be fetched over REST",
         spec: object = None,
     ):
         super().__init__(reason, spec)

@@ -45,6 +45,7 @@ from ._models import (
 )
 
 __all__ = [
+    "AccountSpec",
     "Balance",
     "ChannelSpec",
     "Kline",
@@ -294,9 +295,35 @@ class _Private(ChannelSpec[T_co]):
     conflate = False
 
 
-@dataclass(frozen=True, slots=True)
-class Orders(_Private[Order]):
-    """The account's order updates (private ``order``)."""
+@dataclass(frozen=True, slots=True, repr=False)
+class AccountSpec(_Private[T_co]):
+    """Base of the account channels that start with a snapshot of the current state
+    (:class:`Orders`, :class:`Positions`, :class:`Balance`).
+
+    With ``snapshot=True`` (the default) a subscription first delivers the state of the
+    account when it started, fetched over REST (each open order, open position or balance,
+    marked ``source=DataSource.SNAPSHOT``), then every change after it; a change that is
+    already part of the snapshot is not delivered again. ``await channel.snapshot()``
+    waits for the snapshot and returns it (an empty tuple for an empty account); when REST
+    cannot provide it the subscription ends with :class:`~bitunix_trio.SnapshotUnavailable`.
+    ``snapshot=False``: changes only, from the moment of subscribing.
+    """
+
+    snapshot: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.snapshot, bool):
+            raise ConfigurationError(f"snapshot must be True or False (got {self.snapshot!r})")
+
+    def __repr__(self) -> str:
+        extra = "" if self.snapshot else "snapshot=False"
+        return f"{type(self).__name__}({extra})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Orders(AccountSpec[Order]):
+    """The account's order updates (private ``order``), after a snapshot of the open orders
+    (see :class:`AccountSpec`; ``Orders(snapshot=False)`` for updates only)."""
 
     value_type = Order
 
@@ -306,9 +333,10 @@ class Orders(_Private[Order]):
         return "order"
 
 
-@dataclass(frozen=True, slots=True)
-class Positions(_Private[Position]):
-    """The account's position updates (private ``position``)."""
+@dataclass(frozen=True, slots=True, repr=False)
+class Positions(AccountSpec[Position]):
+    """The account's position updates (private ``position``), after a snapshot of the open
+    positions (see :class:`AccountSpec`; ``Positions(snapshot=False)`` for updates only)."""
 
     value_type = Position
 
@@ -318,9 +346,10 @@ class Positions(_Private[Position]):
         return "position"
 
 
-@dataclass(frozen=True, slots=True)
-class Balance(_Private[AccountBalance]):
-    """The account's balance updates (private ``balance``)."""
+@dataclass(frozen=True, slots=True, repr=False)
+class Balance(AccountSpec[AccountBalance]):
+    """The account's balance updates (private ``balance``), after a snapshot of the
+    balances (see :class:`AccountSpec`; ``Balance(snapshot=False)`` for updates only)."""
 
     value_type = AccountBalance
 
@@ -377,6 +406,9 @@ def _public(cls: type[_Public[Any]], name: str) -> _Builder:
 def _private(cls: type[_Private[Any]], name: str) -> _Builder:
     def build(symbol: str | None, params: dict[str, Any]) -> ChannelSpec[Any]:
         _no_symbol(name, symbol)
+        if issubclass(cls, AccountSpec):
+            _take(name, params, ("snapshot",))
+            return cls(snapshot=params.get("snapshot", True))
         _take(name, params, ())
         return cls()
 
@@ -478,8 +510,8 @@ class Subscription:
     Names: ``ticker``, ``orderbook`` (param ``depth``: 1, 5, 15; default 15), ``trades``,
     ``kline`` (params ``interval``, default ``"1min"``, ``price_type``, ``"market"`` or
     ``"mark"``, and ``closed_only``), ``markprice`` (alias ``price``), ``tickers``, and the
-    private ``orders``, ``positions``, ``balance``, ``tpsl`` (no symbol). Wire names work as
-    well.
+    private ``orders``, ``positions``, ``balance`` (param ``snapshot``, default True),
+    ``tpsl`` (no symbol). Wire names work as well.
     """
 
     __slots__ = ("_spec", "channel", "params", "symbol")
@@ -527,7 +559,7 @@ class Subscription:
 def resolve_spec(obj: object) -> ChannelSpec[Any]:
     """A ChannelSpec or a Subscription -> ChannelSpec; anything else -> ConfigurationError."""
     if isinstance(obj, ChannelSpec):
-        if type(obj) in (ChannelSpec, _Public, _Private):
+        if type(obj) in (ChannelSpec, _Public, _Private, AccountSpec):
             raise ConfigurationError(f"not a concrete channel spec: {obj!r}")
         return obj
     if isinstance(obj, Subscription):

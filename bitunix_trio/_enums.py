@@ -62,11 +62,18 @@ def _register(cls: type[_ParsingEnum], **aliases: str) -> None:
 
 
 class DataSource(_ParsingEnum):
-    """Where a value came from."""
+    """Where a value came from.
+
+    ``WEBSOCKET``: pushed; ``REST``: polled while the WebSocket was down; ``RECOVERED``: a
+    change that happened out of sight, found over REST after a reconnect; ``SNAPSHOT``: the
+    state of the account when a subscription started (``Orders()``, ``Positions()``,
+    ``Balance()``), fetched over REST.
+    """
 
     WEBSOCKET = "websocket"
     REST = "rest"
     RECOVERED = "recovered"
+    SNAPSHOT = "snapshot"
 
 
 class Side(_ParsingEnum):

@@ -18,7 +18,8 @@ Overflow (the buffer is full and a message arrives):
 * ``"error"``: any overflow ends it with ConsumerTooSlow.
 
 A spec that ends abnormally (refused, stale, the stream failed) ends the merged
-subscription with that error, after the messages before it.
+subscription with that error, after the messages before it. Account specs give changes
+only here (no snapshot, as with ``snapshot=False``).
 """
 
 from __future__ import annotations

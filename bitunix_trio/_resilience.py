@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ._account_feed import AccountSnapshots
 from ._channels import ChannelSpec
 from ._events import ConnectionState, Key
 from ._exceptions import BitunixError, ConfigurationError
@@ -96,6 +97,8 @@ class StreamFallback:
         self.poll_interval = poll_interval
         self.ledger = AccountLedger(start_ms=int(clock() * 1000))
         self.reconciler: Reconciler | None = None
+        #: Snapshots of the account subscriptions (with credentials).
+        self.snapshots: AccountSnapshots | None = None
         if private:
             self.reconciler = Reconciler(
                 stream.rest,
@@ -105,6 +108,7 @@ class StreamFallback:
                 quiet_after=reconcile_quiet_after,
                 clock=clock,
             )
+            self.snapshots = AccountSnapshots(stream, self.ledger, self.reconcile)
             # Orders placed through the stream's client are changes, never the baseline.
             stream.rest._on_placed.append(self.ledger.note_placed)
         #: Public connections that are down, with the Trio time they went down.

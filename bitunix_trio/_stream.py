@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
+from ._account_feed import AccountSubscribeContext
 from ._candle_feed import open_channel
 from ._channel_errors import StreamClosed, SubscriptionLost
-from ._channels import ChannelSpec, Subscription, resolve_spec
+from ._channels import AccountSpec, ChannelSpec, Subscription, resolve_spec
 from ._config import HeartbeatConfig, ReconnectPolicy, check_buffer_size
 from ._connector import Connector
 from ._credentials import Credentials
@@ -184,6 +185,15 @@ class BitunixStream:
     @overload
     def subscribe(
         self,
+        spec: AccountSpec[T],
+        *,
+        buffer: int | None = None,
+        overflow: Overflow | str | None = None,
+    ) -> AccountSubscribeContext[T]: ...
+
+    @overload
+    def subscribe(
+        self,
         spec: ChannelSpec[T],
         *,
         buffer: int | None = None,
@@ -217,8 +227,14 @@ class BitunixStream:
         ``buffer`` is the number of values kept for a slow consumer (default: 1 for
         conflating channels, ``buffer_size`` of the stream for the others); ``overflow``
         (``"conflate"`` or ``"error"``) overrides the channel's policy.
+
+        ``Orders()``, ``Positions()`` and ``Balance()`` start with a snapshot of the account
+        (see :class:`AccountChannel`; ``snapshot=False`` for changes only).
         """
-        return SubscribeContext(self, [self._check_spec(spec)], (buffer, overflow))
+        checked = self._check_spec(spec)
+        if isinstance(checked, AccountSpec):
+            return AccountSubscribeContext(self, [checked], (buffer, overflow))
+        return SubscribeContext(self, [checked], (buffer, overflow))
 
     def subscribe_many(
         self,

@@ -28,7 +28,7 @@ async def test_a_mix_of_specs_arrives_as_one_stream_in_arrival_order(
         bt.Ticker("ETHUSDT"),
         bt.Trades("BTCUSDT"),
         bt.Kline("BTCUSDT", "1min", closed_only=True),
-        bt.Subscription(channel="balance"),
+        bt.Subscription(channel="balance", params={"snapshot": False}),
     ]
     merged: list[bt.StreamMessage] = []
     alone: dict[str, list[Any]] = {}

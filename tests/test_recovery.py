@@ -72,9 +72,9 @@ class Log:
 async def account_logs(stream: BitunixStream) -> AsyncIterator[tuple[Log, Log, Log]]:
     logs = (Log(), Log(), Log())
     async with (
-        stream.subscribe(Orders()) as orders,
-        stream.subscribe(Positions()) as positions,
-        stream.subscribe(Balance()) as balances,
+        stream.subscribe(Orders(snapshot=False)) as orders,
+        stream.subscribe(Positions(snapshot=False)) as positions,
+        stream.subscribe(Balance(snapshot=False)) as balances,
         trio.open_nursery() as nursery,
     ):
         channels: tuple[trio.abc.ReceiveChannel[Any], ...] = (orders, positions, balances)

@@ -142,7 +142,7 @@ async def test_private_values_pass_the_admission_filter(
 
     async with (
         open_sim_stream(memory_sim, seed=2, credentials=memory_sim.credentials) as stream,
-        stream.subscribe(Balance()) as balances,
+        stream.subscribe(Balance(snapshot=False)) as balances,
     ):
         stream._admit_private = admit
         start = memory_sim.credit("USDT", Decimal(0)).available
