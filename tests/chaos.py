@@ -12,8 +12,11 @@ and at the end:
   quantities positive);
 * state events follow the state machine (each one starts where the previous one of its
   connection ended, never a change to the same state, nothing after ``CLOSED``);
-* memory is bounded: no subscription buffer above its capacity, the account ledger within
-  its caps;
+* memory is bounded: sampled 24 times a run, no subscription buffer above its capacity, the
+  account ledger within its caps and holding no open order the exchange no longer has, and
+  the memory the stream retains (its object graph, measured with ``sys.getsizeof``) growing
+  by at most 10 % once the ledger is full (the one store that grows with the number of
+  orders, up to its cap);
 * no task of the stream or of trio-websocket is left once the stream is closed.
 
 ``run_soak(seed, seconds)`` runs one seed under the current Trio run (which must use an
@@ -24,10 +27,14 @@ autojumping ``MockClock``); ``python tests/chaos.py [SEEDS] [--hours H]`` runs s
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import itertools
+import multiprocessing
 import random
 import sys
 import time
+import types
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,7 +46,7 @@ import trio.testing
 
 import bitunix_trio as bt
 from bitunix_trio._reconcile import order_is_newer
-from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
+from bitunix_trio.testing import ExchangeEngine, SimulatedExchange, open_simulated_exchange
 
 __all__ = ["SoakReport", "run_soak"]
 
@@ -94,6 +101,11 @@ class SoakReport:
     duplicated: list[OrderState] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     max_buffer_used: int = 0
+    #: Bytes the stream retained, at most and at the end (see ``_retained_bytes``).
+    max_retained_bytes: int = 0
+    retained_bytes: int = 0
+    #: Retained bytes when the ledger first held its cap of finished orders (None: never).
+    retained_at_full: int | None = None
     #: The most orders that finished (filled or cancelled) in one spell away.
     max_finished_away: int = 0
     leftover_tasks: list[str] = field(default_factory=list)
@@ -102,6 +114,49 @@ class SoakReport:
     def ok(self) -> bool:
         """Nothing lost, nothing duplicated, no problem, no task left."""
         return not (self.lost or self.duplicated or self.problems or self.leftover_tasks)
+
+
+#: Not followed when measuring what the stream retains: code, tasks and frames (they reach
+#: everything), the simulated exchange, and Trio's and the standard library's machinery.
+_NOT_RETAINED = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.CodeType,
+    types.FrameType,
+    types.CoroutineType,
+    types.GeneratorType,
+    types.AsyncGeneratorType,
+    trio.lowlevel.Task,
+    trio.Nursery,
+    trio.CancelScope,
+)
+_FOREIGN_MODULES = ("bitunix_trio.testing", "trio", "_thread", "logging", "ssl", "random")
+#: Growth allowed once the ledger is full: 10 % and 64 KiB.
+_FULL_GROWTH = (1.10, 65_536)
+
+
+def _retained_bytes(stream: bt.BitunixStream) -> int:
+    """The ``sys.getsizeof`` sum of the objects reachable from ``stream`` (its buffers,
+    ledger, protocols, REST client...), not counting the exchange or Trio's machinery."""
+    seen: set[int] = set()
+    stack: list[object] = [stream]
+    total = 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, _NOT_RETAINED):
+            continue
+        module = type(obj).__module__ or ""
+        if module.startswith(_FOREIGN_MODULES) and not module.startswith("trio._channel"):
+            continue
+        total += sys.getsizeof(obj)
+        stack.extend(gc.get_referents(obj))
+    return total
 
 
 def _library_tasks() -> list[str]:
@@ -301,15 +356,21 @@ async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> int:
 
 
 async def run_soak(
-    seed: int, seconds: float, *, fault_gap: tuple[float, float] = (2, 10)
+    seed: int,
+    seconds: float,
+    *,
+    fault_gap: tuple[float, float] = (2, 10),
+    tick_ms: int = 310,
 ) -> SoakReport:
-    """One soak run of ``seconds`` virtual seconds (see the module docs)."""
+    """One soak run of ``seconds`` virtual seconds (see the module docs); ``tick_ms`` is the
+    market's push cadence."""
     rng = random.Random(seed)
     report = SoakReport(seed=seed, virtual_seconds=seconds)
     checker = _Checker(report)
     names = list(FAULTS)
     weights = [FAULTS[n] for n in names]
-    async with open_simulated_exchange(seed=seed, memory=True) as sim:
+    engine = ExchangeEngine(seed=seed, start_ms=int(time.time() * 1000), tick_ms=tick_ms)
+    async with open_simulated_exchange(seed=seed, memory=True, engine=engine) as sim:
         key = sim.credentials.api_key
         start_ms = sim.now_ms()
         async with (
@@ -330,6 +391,7 @@ async def run_soak(
             nursery.start_soon(checker.states_of, changes)
             bot = _Bot(stream, rng)
             nursery.start_soon(bot.run)
+            nursery.start_soon(_watch_memory, stream, checker, max(seconds / 24, 5.0))
             end = trio.current_time() + seconds
             # Every kind once, in a random order, then drawn by weight: a short run covers
             # the whole menu too.
@@ -357,19 +419,58 @@ async def run_soak(
                 except bt.BitunixError:
                     await trio.sleep(30)
             await trio.sleep(5)
-            _check_ledger(stream, checker)
+            _check_ledger(stream, sim, key, checker)
             nursery.cancel_scope.cancel()
         report.leftover_tasks = _library_tasks()
         _check_exchange(sim, key, start_ms, checker)
     return report
 
 
-def _check_ledger(stream: bt.BitunixStream, checker: _Checker) -> None:
+async def _watch_memory(stream: bt.BitunixStream, checker: _Checker, every: float) -> None:
+    while True:
+        await trio.sleep(every)
+        _check_memory(stream, checker)
+
+
+def _check_memory(stream: bt.BitunixStream, checker: _Checker) -> None:
+    """The ledger within its caps; what the stream retains flat once the ledger is full."""
+    report = checker.report
     fallback = stream._fallback
     assert fallback is not None
     ledger = fallback.ledger  # the account ledger: bounded by its caps
-    if len(ledger._finished) > ledger.max_finished or len(ledger._closed) > ledger.max_finished:
+    cap = ledger.max_finished
+    if max(len(ledger._finished), len(ledger._closed), len(ledger._placed)) > cap:
         checker.problem("the account ledger grew past its cap")
+    size = _retained_bytes(stream)
+    report.retained_bytes = size
+    report.max_retained_bytes = max(report.max_retained_bytes, size)
+    if report.retained_at_full is None:
+        if len(ledger._finished) >= cap:
+            report.retained_at_full = size
+    else:
+        factor, slack = _FULL_GROWTH
+        if size > report.retained_at_full * factor + slack:
+            checker.problem(
+                f"the stream retains {size} bytes, {report.retained_at_full} when its ledger"
+                " filled up"
+            )
+
+
+def _check_ledger(
+    stream: bt.BitunixStream, sim: SimulatedExchange, key: str, checker: _Checker
+) -> None:
+    """After the last reconciliation: memory as above, and the ledger's open orders are
+    exactly the exchange's (none kept after it finished)."""
+    _check_memory(stream, checker)
+    fallback = stream._fallback
+    assert fallback is not None
+    kept = set(fallback.ledger.open_orders)
+    pending = {o.order_id for o in sim.engine.pending_orders(key)}
+    if kept != pending:
+        checker.problem(
+            f"ledger's open orders differ from the exchange's: {len(kept - pending)} kept"
+            f" that finished, {len(pending - kept)} open missing"
+        )
 
 
 def _check_exchange(sim: SimulatedExchange, key: str, start_ms: int, checker: _Checker) -> None:
@@ -397,44 +498,81 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
+def _run_seed(seed: int, hours: float, tick_ms: int) -> tuple[SoakReport, float]:
+    """One seed under its own Trio run and virtual clock; the report and the wall time."""
+    t0 = time.perf_counter()
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    run = functools.partial(run_soak, seed, hours * 3600, tick_ms=tick_ms)
+    report = trio.run(run, clock=clock)
+    return report, time.perf_counter() - t0
+
+
+def _describe(report: SoakReport, wall: float) -> str:
+    return (
+        f"seed {report.seed}: {sum(report.faults.values())} faults, {report.orders_checked}"
+        f" orders ({report.fills_checked} with fills) checked, {report.account_events}"
+        f" account events, {report.books} books, {report.state_events} state events,"
+        f" lost {len(report.lost)}, duplicated {len(report.duplicated)},"
+        f" max buffer {report.max_buffer_used}, most finished away"
+        f" {report.max_finished_away}, retained {report.max_retained_bytes / 2**20:.1f} MiB at"
+        f" most ({report.retained_bytes / 2**20:.1f} at the end), {wall:.0f} s"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the soak for the seeds given (``1-20``) and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("seeds", nargs="?", default="1-20", help="e.g. 1-20 or 3,5,7")
     parser.add_argument("--hours", type=float, default=24.0, help="virtual hours per seed")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="seeds run at once, in worker processes"
+    )
+    parser.add_argument("--tick-ms", type=int, default=310, help="market push cadence")
     args = parser.parse_args(argv)
+    seeds = _seeds(args.seeds)
     total: Counter[str] = Counter()
     checked = fills = events = lost = duplicated = 0
+    most_away = retained = 0
     failed = []
     began = time.perf_counter()
-    for seed in _seeds(args.seeds):
-        t0 = time.perf_counter()
-        clock = trio.testing.MockClock(autojump_threshold=0)
-        report = trio.run(run_soak, seed, args.hours * 3600, clock=clock)
+    runs: Iterator[tuple[SoakReport, float]]
+    if args.jobs > 1:
+        pool = multiprocessing.get_context("spawn").Pool(args.jobs)
+        runs = pool.imap(
+            functools.partial(_run_seed, hours=args.hours, tick_ms=args.tick_ms), seeds
+        )
+    else:
+        pool = None
+        runs = (_run_seed(seed, args.hours, args.tick_ms) for seed in seeds)
+    for report, wall in runs:
         total.update(report.faults)
         checked += report.orders_checked
         fills += report.fills_checked
         events += report.account_events
         lost += len(report.lost)
         duplicated += len(report.duplicated)
-        print(
-            f"seed {seed}: {sum(report.faults.values())} faults, {report.orders_checked}"
-            f" orders ({report.fills_checked} with fills) checked, {report.account_events}"
-            f" account events, {report.books} books, {report.state_events} state events,"
-            f" lost {len(report.lost)}, duplicated {len(report.duplicated)},"
-            f" max buffer {report.max_buffer_used}, most finished away"
-            f" {report.max_finished_away}, {time.perf_counter() - t0:.0f} s",
-            flush=True,
-        )
+        most_away = max(most_away, report.max_finished_away)
+        retained = max(retained, report.max_retained_bytes)
+        print(_describe(report, wall), flush=True)
         if not report.ok:
-            failed.append(seed)
+            failed.append(report.seed)
             print(f"  lost={report.lost[:5]} duplicated={report.duplicated[:5]}")
             print(f"  problems={report.problems[:5]} tasks left={report.leftover_tasks}")
-    print("faults injected by kind:", dict(sorted(total.items())))
+    if pool is not None:
+        pool.close()
+        pool.join()
     print(
-        f"orders checked {checked} ({fills} with fills), account events {events},"
-        f" lost {lost}, duplicated {duplicated}, failed seeds {failed},"
-        f" wall time {time.perf_counter() - began:.0f} s"
+        f"{len(seeds)} seeds x {args.hours:g} virtual hours; faults injected by kind:",
+        dict(sorted(total.items())),
+        f"(total {sum(total.values())})",
+    )
+    print(
+        f"orders checked {checked} ({fills} with fills), account events checked {events},"
+        f" lost {lost}, duplicated {duplicated}, most orders finished in one spell away"
+        f" {most_away}, stream retained at most {retained / 2**20:.1f} MiB,"
+        f" failed seeds {failed}, wall time {time.perf_counter() - began:.0f} s"
+        f" ({args.jobs} job{'s' if args.jobs > 1 else ''})",
+        flush=True,
     )
     return 1 if failed else 0
 

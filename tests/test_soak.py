@@ -20,3 +20,4 @@ async def test_chaos_soak(autojump_clock: trio.testing.MockClock) -> None:
     assert report.duplicated == []
     assert report.problems == []
     assert report.leftover_tasks == []
+    assert 0 < report.max_retained_bytes < 2**20  # sampled; the checks are in problems
