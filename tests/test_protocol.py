@@ -213,6 +213,21 @@ def test_budget_never_exceeds_five_in_any_second() -> None:
         assert sent[i + 5] - sent[i] >= 1.1 - 1e-9
 
 
+def test_budget_is_per_socket_a_new_one_starts_full() -> None:
+    # The exchange counts 5 messages a second per connection: the frames of a socket that
+    # is gone do not delay the next socket's.
+    p = started(public(max_batch=1))
+    for i in range(6):
+        p.subscribe(book_key(f"S{i}USDT"))
+    assert len(p.pop_frames(0.0)) == 5
+    p.disconnected("lost")
+    p.connected(0.5)
+    assert ops(p.pop_frames(0.5)) == ["subscribe"] * 5
+    assert p.send_deadline() == pytest.approx(1.6)  # then the budget of this socket counts
+    assert p.pop_frames(1.5) == []
+    assert ops(p.pop_frames(1.6)) == ["subscribe", "ping"]
+
+
 def test_heartbeat_ping_counts_against_the_budget() -> None:
     p = started(public(max_batch=1))
     for i in range(5):
