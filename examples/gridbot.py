@@ -472,7 +472,7 @@ class _FillDeriver:
         price = ((now.value - before.value) / qty).quantize(self._tick, rounding=ROUND_HALF_EVEN)
         ms = order.updated_ms or order.ts
         return _DerivedFill(
-            fill_id=f"{order.order_id}/{now.filled.normalize()}",
+            fill_id=f"{order.order_id}/{_qty_text(now.filled)}",
             order_id=order.order_id,
             client_id=order.client_id,
             price=price,
@@ -813,7 +813,7 @@ class GridBot:
     def _count_away(self, order: GridOrder, state: bt.Order, source: bt.DataSource) -> None:
         ms = state.updated_ms or state.ts
         fill = _DerivedFill(
-            fill_id=f"{state.order_id}/{state.filled_qty.normalize()}",
+            fill_id=f"{state.order_id}/{_qty_text(state.filled_qty)}",
             order_id=state.order_id,
             client_id=state.client_id,
             price=state.average_price or order.price,
@@ -1055,6 +1055,11 @@ def _filled_of(fill_id: str) -> Decimal | None:
         return Decimal(tail)
     except InvalidOperation:
         return None
+
+
+def _qty_text(qty: Decimal) -> str:
+    """A quantity without exponent or trailing zeros, as in fill ids (``0.0300`` -> ``0.03``)."""
+    return format(qty.normalize(), "f") if qty else "0"
 
 
 def _span(prices: Iterable[Decimal]) -> str:
