@@ -376,6 +376,58 @@ async def test_an_order_whose_placement_landed_unseen_is_adopted_not_doubled(
         assert [c for c, _, _ in exchange_orders(sim)] == placed_ids
 
 
+async def test_partial_fills_count_and_the_next_order_waits_for_the_whole(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with (
+        open_simulated_exchange(seed=0, memory=True) as sim,
+        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
+    ):
+        async with running(sim, stream) as (bot, _out):
+            buy = bot.orders[4]
+            assert buy.order_id is not None
+            sim.fill_order(buy.order_id, Decimal("0.04"))
+            await until(lambda: len(bot.fills) == 1)
+            await trio.sleep(5)
+            assert bot.orders[4] is buy  # no sell before the whole buy filled
+            sim.fill_order(buy.order_id, Decimal("0.06"))
+            await until(lambda: bot.orders[4].side is S and bot.orders[4].order_id is not None)
+            sell = bot.orders[4]
+            assert sell.order_id is not None
+            # The sell closes the round trip: 200 x 0.03, then 200 x 0.07.
+            sim.fill_order(sell.order_id, Decimal("0.03"))
+            await until(lambda: len(bot.fills) == 3)
+            sim.fill_order(sell.order_id, Decimal("0.07"))
+            await until(lambda: bot.orders[4].client_id == cid(4, 2, B))
+        assert [(f.client_id, f.qty, f.realized_pnl) for f in bot.fills] == [
+            (cid(4, 0, B), Decimal("0.04"), Decimal(0)),
+            (cid(4, 0, B), Decimal("0.06"), Decimal(0)),
+            (cid(4, 1, S), Decimal("0.03"), Decimal(6)),
+            (cid(4, 1, S), Decimal("0.07"), Decimal(14)),
+        ]
+        assert [f.fill_id.rpartition("/")[2] for f in bot.fills] == ["0.04", "0.1", "0.03", "0.1"]
+        assert bot.realized_pnl == 20
+
+
+async def test_orders_of_another_grid_are_left_alone(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with (
+        open_simulated_exchange(seed=0, memory=True) as sim,
+        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
+    ):
+        other = gridbot.GridBotConfig(SYMBOL, "2000", "4000", 4, "0.1")
+        async with trio.open_nursery() as nursery:
+            await nursery.start(gridbot.GridBot(stream, other, out=Out()).run)
+            nursery.cancel_scope.cancel()
+        theirs = exchange_open(sim)
+        assert len(theirs) == 4
+        async with running(sim, stream) as (bot, out):
+            assert out.lines[0] == "4 open orders of another grid config are left alone"
+            assert exchange_open(sim) == theirs | bot_open(bot)
+            assert len(bot_open(bot)) == 10
+
+
 async def test_cancel_on_exit_and_venue_cancels(autojump_clock: trio.testing.MockClock) -> None:
     config = gridbot.GridBotConfig(SYMBOL, "2100", "4100", 10, "0.1", cancel_on_exit=True)
     async with (
