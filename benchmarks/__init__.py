@@ -6,7 +6,7 @@ pre-encoded frames in the exact shapes of the exchange's public pushes, and a cl
 consumes them three ways, side by side:
 
 * ``baseline``: a bare trio-websocket receive loop that only ``json.loads`` each frame;
-* ``decoder``: the same loop with the library's decoder (``bitunix_trio._frames.decode``);
+* ``decoder``: the same loop with the library's decoder (``bitunix_trio._core.frames.decode``);
 * ``library``: ``open_bitunix_stream`` with subscriptions, consuming their channels.
 
 Run with them and reported apart (``throughput.parts``): ``handoff``, the decoder loop

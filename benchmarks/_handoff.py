@@ -1,7 +1,7 @@
 """The hand-off part of the hot path, measured on its own.
 
 ``handoff_run`` is the decoder loop plus the library's fan-out and nothing else: every decoded
-value is delivered to the subscription's :class:`~bitunix_trio._subscription.SubscriptionChannel`
+value is delivered to the subscription's :class:`~bitunix_trio._stream.channel.SubscriptionChannel`
 (same buffer size and overflow policy as the library's defaults), each read by its own
 consumer task exactly as in ``library_run``. No stream: no protocol book-keeping, no writer,
 timer or heartbeat task. Between the decoder, this and the library, a report can tell the cost
@@ -15,9 +15,9 @@ from typing import Any
 import trio
 import trio_websocket
 
-from bitunix_trio._config import DEFAULT_BUFFER_SIZE
-from bitunix_trio._frames import Push, decode
-from bitunix_trio._subscription import Overflow, SubscriptionChannel
+from bitunix_trio._core.config import DEFAULT_BUFFER_SIZE
+from bitunix_trio._core.frames import Push, decode
+from bitunix_trio._stream.channel import Overflow, SubscriptionChannel
 
 from ._loopback import Consumers, RunResult, deadline, open_feed, subscription_stats
 from ._wire import SYMBOL, FeedParams

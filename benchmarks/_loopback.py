@@ -18,7 +18,7 @@ import trio
 import trio_websocket
 
 from bitunix_trio import MarkPrice, OrderBook, Ticker, Trades
-from bitunix_trio._frames import Push, decode, encode_subscribe
+from bitunix_trio._core.frames import Push, decode, encode_subscribe
 
 from ._wire import SYMBOL, TRADES_PER_PUSH, FeedParams, count_by_stream, now_us
 
@@ -78,7 +78,7 @@ def queue_size() -> int:
     """trio-websocket's message queue size as the library configures it (the bare loops use
     the same, so that only the hot path differs)."""
     try:
-        connector = importlib.import_module("bitunix_trio._connector")
+        connector = importlib.import_module("bitunix_trio._stream.connector")
     except ImportError:
         return int(trio_websocket._impl.MESSAGE_QUEUE_SIZE)
     return int(getattr(connector, "MESSAGE_QUEUE_SIZE", trio_websocket._impl.MESSAGE_QUEUE_SIZE))
@@ -87,11 +87,11 @@ def queue_size() -> int:
 def load_library() -> Callable[..., Any]:
     """``open_bitunix_stream``, or raise LibraryUnavailable with the reason."""
     try:
-        module = importlib.import_module("bitunix_trio._open")
+        module = importlib.import_module("bitunix_trio._stream.open")
         opener: Callable[..., Any] = module.open_bitunix_stream
     except (ImportError, AttributeError) as exc:
         raise LibraryUnavailable(
-            f"bitunix_trio._open.open_bitunix_stream is not available ({exc})"
+            f"bitunix_trio._stream.open.open_bitunix_stream is not available ({exc})"
         ) from exc
     return opener
 

@@ -14,7 +14,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from bitunix_trio._frames import Push, decode
+from bitunix_trio._core.frames import Push, decode
 
 from ._wire import TEMPLATES
 

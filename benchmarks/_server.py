@@ -31,7 +31,7 @@ from typing import Any
 import trio
 import trio_websocket
 
-from bitunix_trio._frames import (
+from bitunix_trio._core.frames import (
     PingRequest,
     SubscribeRequest,
     UnsubscribeRequest,

@@ -167,8 +167,8 @@ async def _floor_ws(
 ) -> tuple[int, int]:
     from websockets.trio.client import connect
 
-    from bitunix_trio._connector import MAX_MESSAGE_SIZE, MESSAGE_QUEUE_SIZE
-    from bitunix_trio._frames import encode_subscribe
+    from bitunix_trio._core.frames import encode_subscribe
+    from bitunix_trio._stream.connector import MAX_MESSAGE_SIZE, MESSAGE_QUEUE_SIZE
 
     async with connect(
         params.url(port),

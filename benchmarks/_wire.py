@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from bitunix_trio._frames import encode_push
+from bitunix_trio._core.frames import encode_push
 
 __all__ = [
     "DEFAULT_STREAMS",

@@ -45,7 +45,7 @@ import trio
 import trio.testing
 
 import bitunix_trio as bt
-from bitunix_trio._reconcile import order_is_newer
+from bitunix_trio._core.ledger import order_is_newer
 from bitunix_trio.testing import ExchangeEngine, SimulatedExchange, open_simulated_exchange
 
 __all__ = ["SoakReport", "run_soak"]
@@ -72,10 +72,10 @@ FAULTS: dict[str, int] = {
 }
 SYMBOL = "ETHUSDT"
 _LIBRARY_TASKS = (
-    "bitunix_trio._open",
-    "bitunix_trio._pool",
-    "bitunix_trio._stream",
-    "bitunix_trio._supervisor",
+    "bitunix_trio._stream.open",
+    "bitunix_trio._stream.pool",
+    "bitunix_trio._stream.stream",
+    "bitunix_trio._stream.connection",
     "trio_websocket",
 )
 

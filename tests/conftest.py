@@ -38,12 +38,12 @@ import trio
 import trio.testing
 import trio_websocket
 
-from bitunix_trio import _signing
-from bitunix_trio._connector import Connector, trio_websocket_connector
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._stream import BitunixStream
-from bitunix_trio._websockets import websockets_connector
+from bitunix_trio._core import signing as _signing
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._stream.connector import Connector, trio_websocket_connector
+from bitunix_trio._stream.open import open_bitunix_stream
+from bitunix_trio._stream.stream import BitunixStream
+from bitunix_trio._stream.websockets_connector import websockets_connector
 from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
 
 #: The library's connectors over real sockets, by the name of the library they use.
@@ -242,10 +242,10 @@ def _all_tasks() -> Iterator[trio.lowlevel.Task]:
 def library_tasks() -> list[str]:
     """Running tasks of the stream and of its transports (client or server side)."""
     prefixes = (
-        "bitunix_trio._open",
-        "bitunix_trio._pool",
-        "bitunix_trio._stream",
-        "bitunix_trio._supervisor",
+        "bitunix_trio._stream.open",
+        "bitunix_trio._stream.pool",
+        "bitunix_trio._stream.stream",
+        "bitunix_trio._stream.connection",
         "trio_websocket",
         "websockets",
     )

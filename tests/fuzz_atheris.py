@@ -1,8 +1,8 @@
 """Coverage-guided fuzzing of the decoders with atheris (``nox -s fuzz_atheris``).
 
-Each input is tried as a WebSocket frame (:func:`~bitunix_trio._frames.decode` must return a
+Each input is tried as a WebSocket frame (:func:`~bitunix_trio._core.frames.decode` must return a
 frame, never raise; every field, ``repr`` and ``time`` of a push must be readable or refused
-with a BitunixError), as a REST body (:func:`~bitunix_trio._rest_core.unwrap_envelope` must
+with a BitunixError), as a REST body (:func:`~bitunix_trio._rest.replies.unwrap_envelope` must
 return data or raise a BitunixError), and, when it is a JSON object, as a row for every REST
 row parser. A slow input is reported by libFuzzer's ``-timeout`` (seconds per input).
 
@@ -22,12 +22,9 @@ from typing import Any
 import atheris  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 with atheris.instrument_imports():
-    from bitunix_trio._exceptions import BitunixError
-    from bitunix_trio._frames import Push, decode
-    from bitunix_trio._rest_core import unwrap_envelope
-    from bitunix_trio._rest_session import RestSession
-    from bitunix_trio._rest_types import parse_cancel_result, parse_funding_rate, parse_trading_pair
-    from bitunix_trio._wire_rest import (
+    from bitunix_trio._core.errors import BitunixError
+    from bitunix_trio._core.frames import Push, decode
+    from bitunix_trio._core.rest_wire import (
         parse_rest_account,
         parse_rest_depth,
         parse_rest_kline,
@@ -35,6 +32,13 @@ with atheris.instrument_imports():
         parse_rest_position,
         parse_rest_ticker,
     )
+    from bitunix_trio._rest.replies import unwrap_envelope
+    from bitunix_trio._rest.results import (
+        parse_cancel_result,
+        parse_funding_rate,
+        parse_trading_pair,
+    )
+    from bitunix_trio._rest.session import RestSession
 
 sys.path.insert(0, str(Path(__file__).parent))
 from golden_frames import SERVER_CASES

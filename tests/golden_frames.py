@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
-from bitunix_trio._frames import (
+from bitunix_trio._core.frames import (
     ClientFrame,
     ErrorFrame,
     Greeting,
@@ -30,7 +30,7 @@ from bitunix_trio._frames import (
     UnsubscribeReply,
     UnsubscribeRequest,
 )
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     AccountBalance,
     KlineUpdate,
     MarginMode,

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from bitunix_trio._backoff import Backoff, BackoffExhausted
-from bitunix_trio._config import DEFAULT_RECONNECT_POLICY, ReconnectPolicy
+from bitunix_trio._core.backoff import Backoff, BackoffExhausted
+from bitunix_trio._core.config import DEFAULT_RECONNECT_POLICY, ReconnectPolicy
 
 # What Backoff(ReconnectPolicy(), random.Random(1234)) gives for ten failures in a row.
 SEEDED_1234 = [

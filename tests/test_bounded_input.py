@@ -23,25 +23,25 @@ import trio.testing
 from conftest import open_sim_stream
 from golden_frames import ORDER_DATA_DOC
 
-from bitunix_trio._channels import Orders, Ticker
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import (
+from bitunix_trio._core.channels import Orders, Ticker
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import (
     BitunixError,
     BitunixInternalError,
     ConfigurationError,
     RemoteProtocolError,
     RestError,
 )
-from bitunix_trio._frames import ErrorFrame, Malformed, Push, decode
-from bitunix_trio._models import OrderBookUpdate, TickerUpdate
-from bitunix_trio._poller import poll_market
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._rest import open_rest_client
-from bitunix_trio._rest_args import decimal_text, place_order_body, time_ms
-from bitunix_trio._wire import parse_order
-from bitunix_trio._wire_rest import parse_rest_order
+from bitunix_trio._core.frames import ErrorFrame, Malformed, Push, decode
+from bitunix_trio._core.models import OrderBookUpdate, TickerUpdate
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._core.rest_wire import parse_rest_order
+from bitunix_trio._core.wire import parse_order
+from bitunix_trio._fallback.poller import poll_market
+from bitunix_trio._rest.args import decimal_text, place_order_body, time_ms
+from bitunix_trio._rest.client import open_rest_client
 from bitunix_trio.testing import SimulatedExchange
-from bitunix_trio.testing._faults import MALFORMED_REST_BODIES
+from bitunix_trio.testing._servers.faults import MALFORMED_REST_BODIES
 
 BASE = "http://127.0.0.1"
 CREDS = Credentials("k" * 32, "s" * 32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bitunix_trio._budget import RATE_LIMIT, RATE_PERIOD, OutboundBudget
+from bitunix_trio._core.budget import RATE_LIMIT, RATE_PERIOD, OutboundBudget
 
 
 def test_five_a_second_then_wait_for_the_oldest_to_age_out() -> None:

@@ -13,8 +13,8 @@ import trio.testing
 from conftest import open_sim_stream
 
 import bitunix_trio as bt
-from bitunix_trio._candle_feed import CandleFeed
-from bitunix_trio._wire import ms_to_datetime
+from bitunix_trio._core.wire import ms_to_datetime
+from bitunix_trio._stream.candles import CandleFeed
 from bitunix_trio.testing import SimulatedExchange
 
 MINUTE_MS = 60_000

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bitunix_trio._candles import (
+from bitunix_trio._core.candles import (
     CandleTracker,
     aggregate_candles,
     bucket_start,
@@ -17,7 +17,7 @@ from bitunix_trio._candles import (
     next_bucket_start,
     previous_bucket_start,
 )
-from bitunix_trio._models import KLINE_INTERVALS, DataSource, KlineUpdate, PriceType
+from bitunix_trio._core.models import KLINE_INTERVALS, DataSource, KlineUpdate, PriceType
 
 
 def ms(text: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bitunix_trio._channels import (
+from bitunix_trio._core.channels import (
     INTERVAL_ALIASES,
     WIRE_INTERVALS,
     Balance,
@@ -26,8 +26,8 @@ from bitunix_trio._channels import (
     resolve_spec,
     spec_from_key,
 )
-from bitunix_trio._exceptions import ConfigurationError
-from bitunix_trio._models import (
+from bitunix_trio._core.errors import ConfigurationError
+from bitunix_trio._core.models import (
     AccountBalance,
     KlineUpdate,
     MarkPriceUpdate,

@@ -11,7 +11,7 @@ import trio
 import trio.testing
 
 from bitunix_trio import Credentials
-from bitunix_trio._cli._check import check, main, public_channels
+from bitunix_trio._cli.check import check, main, public_channels
 from bitunix_trio.testing import SimulatedExchange
 
 

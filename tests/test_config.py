@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from bitunix_trio._config import (
+from bitunix_trio._core.config import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_HEARTBEAT,
     DEFAULT_RECONNECT_POLICY,
@@ -17,7 +17,7 @@ from bitunix_trio._config import (
     ReconnectPolicy,
     check_buffer_size,
 )
-from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._core.errors import ConfigurationError
 
 
 def test_defaults() -> None:

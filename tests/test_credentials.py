@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bitunix_trio._credentials import MAX_FILE_SIZE, Credentials, InsecureCredentialsFileWarning
-from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._core.credentials import (
+    MAX_FILE_SIZE,
+    Credentials,
+    InsecureCredentialsFileWarning,
+)
+from bitunix_trio._core.errors import ConfigurationError
 
 SECRET = "ZQ9x-SeCrEt-7f4d-TOPSECRET-b2c8"
 # Fragments that must not leak either (a truncated secret is still a leak).
@@ -252,7 +256,7 @@ def test_open_errors(
     def failing_open(*args: object, **kwargs: object) -> object:
         raise error
 
-    monkeypatch.setattr("bitunix_trio._credentials._open_for_reading", failing_open)
+    monkeypatch.setattr("bitunix_trio._core.credentials._open_for_reading", failing_open)
     assert file_error(write(tmp_path, json.dumps(good_document()))) == message
 
 

@@ -18,13 +18,13 @@ import trio
 import trio.testing
 from conftest import open_sim_stream, request_times
 
-from bitunix_trio._channels import Kline, OrderBook, Ticker, Trades
-from bitunix_trio._config import ReconnectPolicy
-from bitunix_trio._exceptions import ConfigurationError
-from bitunix_trio._models import DataSource
-from bitunix_trio._poller import TRADES_UNAVAILABLE
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange
+from bitunix_trio._core.channels import Kline, OrderBook, Ticker, Trades
+from bitunix_trio._core.config import ReconnectPolicy
+from bitunix_trio._core.errors import ConfigurationError
+from bitunix_trio._core.models import DataSource
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._fallback.poller import TRADES_UNAVAILABLE
+from bitunix_trio._stream.stream import BitunixStream, StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

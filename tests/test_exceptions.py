@@ -9,7 +9,8 @@ import pytest
 import trio
 
 import bitunix_trio as bt
-from bitunix_trio import _channel_errors, _exceptions
+from bitunix_trio._core import errors as _exceptions
+from bitunix_trio._stream import errors as _channel_errors
 
 ALL_ERRORS: list[BaseException] = [
     _exceptions.BitunixError("boom"),

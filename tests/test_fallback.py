@@ -20,7 +20,7 @@ import trio
 import trio.testing
 from conftest import request_times
 
-from bitunix_trio._channels import (
+from bitunix_trio._core.channels import (
     ChannelSpec,
     Kline,
     MarkPrice,
@@ -29,8 +29,9 @@ from bitunix_trio._channels import (
     Tickers,
     Trades,
 )
-from bitunix_trio._exceptions import ConfigurationError, ExchangeError
-from bitunix_trio._models import (
+from bitunix_trio._core.errors import ConfigurationError, ExchangeError
+from bitunix_trio._core.ledger import AccountLedger, Key
+from bitunix_trio._core.models import (
     AccountBalance,
     DataSource,
     KlineUpdate,
@@ -43,12 +44,15 @@ from bitunix_trio._models import (
     TickerUpdate,
     UpdateEvent,
 )
-from bitunix_trio._poller import TRADES_UNAVAILABLE, mark_price_from_funding, poll_market
-from bitunix_trio._reconcile import AccountLedger, Key
-from bitunix_trio._reconciler import Reconciler, periodic_reconciliation, reconcile_account
-from bitunix_trio._rest import BitunixRestClient, open_rest_client
-from bitunix_trio._rest_types import FundingRate
-from bitunix_trio._wire import parse_balance, parse_order, parse_position
+from bitunix_trio._core.wire import parse_balance, parse_order, parse_position
+from bitunix_trio._fallback.poller import TRADES_UNAVAILABLE, mark_price_from_funding, poll_market
+from bitunix_trio._fallback.reconciliation import (
+    Reconciler,
+    periodic_reconciliation,
+    reconcile_account,
+)
+from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
+from bitunix_trio._rest.results import FundingRate
 from bitunix_trio.testing import SimulatedExchange
 
 MARKET = "/api/v1/futures/market/"

@@ -9,8 +9,8 @@ from decimal import Decimal as D
 import pytest
 from golden_frames import CLIENT_CASES, SERVER_CASES, ClientCase, ServerCase
 
-from bitunix_trio._exceptions import RemoteProtocolError
-from bitunix_trio._frames import (
+from bitunix_trio._core.errors import RemoteProtocolError
+from bitunix_trio._core.frames import (
     MAX_KEPT_TEXT,
     ErrorFrame,
     Greeting,
@@ -39,7 +39,7 @@ from bitunix_trio._frames import (
     encode_unsubscribe,
     encode_unsubscribe_reply,
 )
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     KLINE_INTERVALS,
     KlineUpdate,
     Order,
@@ -47,7 +47,7 @@ from bitunix_trio._models import (
     PriceType,
     TickerSummary,
 )
-from bitunix_trio._wire_encode import (
+from bitunix_trio._core.wire import (
     order_book_to_wire,
     order_to_wire,
     to_wire,

@@ -14,9 +14,9 @@ from golden_frames import CLIENT_CASES, SERVER_CASES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bitunix_trio import _frames
-from bitunix_trio._exceptions import RemoteProtocolError
-from bitunix_trio._frames import (
+from bitunix_trio._core import frames as _frames
+from bitunix_trio._core.errors import RemoteProtocolError
+from bitunix_trio._core.frames import (
     ClientFrame,
     Malformed,
     Push,
@@ -27,8 +27,8 @@ from bitunix_trio._frames import (
     encode_client_frame,
     encode_frame,
 )
-from bitunix_trio._models import OrderBookUpdate
-from bitunix_trio._wire_fast import ENVELOPE, FAST_PARSERS
+from bitunix_trio._core.models import OrderBookUpdate
+from bitunix_trio._core.wire_fast import ENVELOPE, FAST_PARSERS
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -33,20 +33,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from bitunix_trio._budget import RATE_LIMIT, RATE_PERIOD
-from bitunix_trio._events import StateChanged
-from bitunix_trio._exceptions import BitunixError, ConfigurationError
-from bitunix_trio._frames import Malformed, Push, Unknown, decode, decode_client
-from bitunix_trio._protocol import ConnectionProtocol, ConnectionState
-from bitunix_trio._rest_args import check_int, decimal_text, place_order_body, time_ms
-from bitunix_trio._rest_core import unwrap_envelope
-from bitunix_trio._rest_session import RestSession
-from bitunix_trio._rest_types import (
-    parse_cancel_result,
-    parse_funding_rate,
-    parse_trading_pair,
-)
-from bitunix_trio._wire_rest import (
+from bitunix_trio._core.budget import RATE_LIMIT, RATE_PERIOD
+from bitunix_trio._core.errors import BitunixError, ConfigurationError
+from bitunix_trio._core.events import StateChanged
+from bitunix_trio._core.frames import Malformed, Push, Unknown, decode, decode_client
+from bitunix_trio._core.protocol import ConnectionProtocol, ConnectionState
+from bitunix_trio._core.rest_wire import (
     parse_rest_account,
     parse_rest_depth,
     parse_rest_kline,
@@ -54,6 +46,14 @@ from bitunix_trio._wire_rest import (
     parse_rest_position,
     parse_rest_ticker,
 )
+from bitunix_trio._rest.args import check_int, decimal_text, place_order_body, time_ms
+from bitunix_trio._rest.replies import unwrap_envelope
+from bitunix_trio._rest.results import (
+    parse_cancel_result,
+    parse_funding_rate,
+    parse_trading_pair,
+)
+from bitunix_trio._rest.session import RestSession
 
 EXAMPLES = int(os.environ.get("BITUNIX_FUZZ_EXAMPLES", "40"))
 #: Seconds one decode may take (the failures this guards against took seconds to minutes).

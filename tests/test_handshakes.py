@@ -21,13 +21,13 @@ import pytest
 import trio
 import trustme
 
-from bitunix_trio._channels import Ticker
-from bitunix_trio._config import ReconnectPolicy
-from bitunix_trio._connector import Connector
-from bitunix_trio._events import ConnectionState
-from bitunix_trio._exceptions import ConnectError, ConnectTimeout, TlsCertificateError
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._rest import open_rest_client
+from bitunix_trio._core.channels import Ticker
+from bitunix_trio._core.config import ReconnectPolicy
+from bitunix_trio._core.errors import ConnectError, ConnectTimeout, TlsCertificateError
+from bitunix_trio._core.events import ConnectionState
+from bitunix_trio._rest.client import open_rest_client
+from bitunix_trio._stream.connector import Connector
+from bitunix_trio._stream.open import open_bitunix_stream
 from bitunix_trio.testing import SimulatedExchange
 
 pytestmark = pytest.mark.loopback

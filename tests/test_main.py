@@ -15,7 +15,7 @@ import trio
 from bitunix_trio import ConnectError, __version__
 from bitunix_trio.__main__ import main
 from bitunix_trio._cli import COMMANDS
-from bitunix_trio._cli._common import CommandFailed, run_command
+from bitunix_trio._cli.common import CommandFailed, run_command
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

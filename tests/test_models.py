@@ -22,8 +22,8 @@ from golden_frames import (
     TRADES,
 )
 
-from bitunix_trio._exceptions import RemoteProtocolError
-from bitunix_trio._models import (
+from bitunix_trio._core.errors import RemoteProtocolError
+from bitunix_trio._core.models import (
     DataSource,
     KlineUpdate,
     MarginMode,
@@ -38,7 +38,7 @@ from bitunix_trio._models import (
     TimeInForce,
     UpdateEvent,
 )
-from bitunix_trio._wire import (
+from bitunix_trio._core.wire import (
     ms_to_datetime,
     parse_balance,
 )

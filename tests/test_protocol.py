@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bitunix_trio import _frames
-from bitunix_trio._config import HeartbeatConfig
-from bitunix_trio._events import (
+from bitunix_trio._core import frames as _frames
+from bitunix_trio._core.config import HeartbeatConfig
+from bitunix_trio._core.events import (
     BadFrame,
     ConnectionDead,
     ConnectionState,
@@ -22,7 +22,7 @@ from bitunix_trio._events import (
     SubscriptionRefused,
     SubscriptionStale,
 )
-from bitunix_trio._protocol import ConnectionProtocol
+from bitunix_trio._core.protocol import ConnectionProtocol
 
 S = ConnectionState
 HB = HeartbeatConfig(interval=15.0, timeout=5.0, stale_after=10.0)

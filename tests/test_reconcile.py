@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import sys
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bitunix_trio._models import (
+from bitunix_trio._core.ledger import (
+    BALANCE_KEY,
+    ORDERS_KEY,
+    POSITIONS_KEY,
+    TPSL_KEY,
+    AccountLedger,
+    Reconciliation,
+    is_final,
+    order_is_newer,
+    recovered,
+    routing_key,
+)
+from bitunix_trio._core.models import (
     AccountBalance,
     DataSource,
     MarginMode,
@@ -26,18 +35,6 @@ from bitunix_trio._models import (
     TimeInForce,
     TpSlOrder,
     UpdateEvent,
-)
-from bitunix_trio._reconcile import (
-    BALANCE_KEY,
-    ORDERS_KEY,
-    POSITIONS_KEY,
-    TPSL_KEY,
-    AccountLedger,
-    Reconciliation,
-    is_final,
-    order_is_newer,
-    recovered,
-    routing_key,
 )
 
 D = Decimal
@@ -702,20 +699,3 @@ def test_resolve_final_events() -> None:
         (UpdateEvent.CLOSE, RECOVERED),
         (UpdateEvent.UPDATE, RECOVERED),
     ]
-
-
-def test_module_is_pure() -> None:
-    """Only the standard library and pure modules of the package are imported."""
-    path = Path(__file__).resolve().parents[1] / "bitunix_trio" / "_reconcile.py"
-    tree = ast.parse(path.read_text())
-    pure = {"_models", "_exceptions"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                assert node.module in pure, node.module
-            else:
-                assert node.module is not None
-                assert node.module.split(".")[0] in sys.stdlib_module_names, node.module
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                assert alias.name.split(".")[0] in sys.stdlib_module_names, alias.name

@@ -17,9 +17,9 @@ import trio
 import trio.testing
 from conftest import open_sim_stream
 
-from bitunix_trio._channels import Balance, OrderBook, Orders, Positions
-from bitunix_trio._config import ReconnectPolicy
-from bitunix_trio._models import (
+from bitunix_trio._core.channels import Balance, OrderBook, Orders, Positions
+from bitunix_trio._core.config import ReconnectPolicy
+from bitunix_trio._core.models import (
     AccountBalance,
     DataSource,
     Order,
@@ -27,8 +27,8 @@ from bitunix_trio._models import (
     Position,
     UpdateEvent,
 )
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

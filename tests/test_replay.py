@@ -30,9 +30,9 @@ from bitunix_trio import (
     open_bitunix_stream,
     open_rest_client,
 )
-from bitunix_trio._frames import Push, decode
-from bitunix_trio._record import main as record_main
-from bitunix_trio._recording import RecordingWriter, parse_recording
+from bitunix_trio._cli.record import main as record_main
+from bitunix_trio._core.frames import Push, decode
+from bitunix_trio._stream.recording import RecordingWriter, parse_recording
 from bitunix_trio.testing import (
     RecordedFrame,
     Recording,

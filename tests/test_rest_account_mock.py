@@ -16,9 +16,9 @@ import httpx
 import pytest
 import trio.testing
 
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import ConfigurationError, RateLimited
-from bitunix_trio._models import (
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import ConfigurationError, RateLimited
+from bitunix_trio._core.models import (
     DataSource,
     MarginMode,
     OrderStatus,
@@ -28,8 +28,8 @@ from bitunix_trio._models import (
     Side,
     StopType,
 )
-from bitunix_trio._rest import BitunixRestClient, open_rest_client
-from bitunix_trio._signing import verify_rest
+from bitunix_trio._core.signing import verify_rest
+from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
 
 CREDS = Credentials("test-api-key-0123456789", "s3cr3t-VALUE-that-must-never-leak")
 BASE = "https://fapi.test"

@@ -12,8 +12,8 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._exceptions import ExchangeError
-from bitunix_trio._models import (
+from bitunix_trio._core.errors import ExchangeError
+from bitunix_trio._core.models import (
     DataSource,
     MarginMode,
     OrderStatus,
@@ -23,7 +23,7 @@ from bitunix_trio._models import (
     Side,
     StopType,
 )
-from bitunix_trio._rest import BitunixRestClient, open_rest_client
+from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
 from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
 
 BTC = "BTCUSDT"

@@ -13,8 +13,8 @@ import pytest
 import trio.testing
 
 import bitunix_trio as bt
-from bitunix_trio._rest_hints import closest_symbols, symbol_hint
-from bitunix_trio._rest_types import TradingPair
+from bitunix_trio._rest.hints import closest_symbols, symbol_hint
+from bitunix_trio._rest.results import TradingPair
 from bitunix_trio.testing import SimulatedExchange
 
 PAIRS_PATH = "/api/v1/futures/market/trading_pairs"

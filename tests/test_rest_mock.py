@@ -20,8 +20,8 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import (
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import (
     AuthenticationError,
     BitunixError,
     ConfigurationError,
@@ -32,9 +32,9 @@ from bitunix_trio._exceptions import (
     RestError,
     TransportError,
 )
-from bitunix_trio._models import DataSource, OrderType, Side, StopType, TimeInForce
-from bitunix_trio._rest import BitunixRestClient, open_rest_client
-from bitunix_trio._signing import verify_rest
+from bitunix_trio._core.models import DataSource, OrderType, Side, StopType, TimeInForce
+from bitunix_trio._core.signing import verify_rest
+from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
 
 API_KEY = "test-api-key-0123456789"
 SECRET = "s3cr3t-VALUE-that-must-never-leak"
@@ -670,7 +670,7 @@ async def test_request_escape_hatch() -> None:
 
 
 def test_three_minute_klines_are_refused_on_rest() -> None:
-    from bitunix_trio._rest_args import kline_interval
+    from bitunix_trio._rest.args import kline_interval
 
     assert kline_interval("5min") == ("5m", "5min")
     for spelling in ("3min", "3m"):

@@ -9,9 +9,9 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._exceptions import RateLimited
-from bitunix_trio._rest import open_rest_client
-from bitunix_trio._rest_core import RateLimiter
+from bitunix_trio._core.errors import RateLimited
+from bitunix_trio._rest.client import open_rest_client
+from bitunix_trio._rest.replies import RateLimiter
 from bitunix_trio.testing import SimulatedExchange
 
 ACCOUNT = "/api/v1/futures/account"

@@ -19,8 +19,8 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import (
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import (
     AuthenticationError,
     BitunixError,
     ConfigurationError,
@@ -30,7 +30,7 @@ from bitunix_trio._exceptions import (
     RestError,
     TransportError,
 )
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     AccountBalance,
     DataSource,
     KlineUpdate,
@@ -43,8 +43,8 @@ from bitunix_trio._models import (
     TickerUpdate,
     TimeInForce,
 )
-from bitunix_trio._rest import BitunixRestClient, open_rest_client
-from bitunix_trio._rest_types import FundingRate, TradingPair
+from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
+from bitunix_trio._rest.results import FundingRate, TradingPair
 from bitunix_trio.testing import SimulatedExchange, open_simulated_exchange
 
 PLACE = "/api/v1/futures/trade/place_order"

@@ -18,17 +18,17 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._connector import WebSocketConnection
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import (
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import (
     AuthenticationError,
     BitunixError,
     ConfigurationError,
     ConnectionLost,
     TransportError,
 )
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._rest import open_rest_client
+from bitunix_trio._rest.client import open_rest_client
+from bitunix_trio._stream.connector import WebSocketConnection
+from bitunix_trio._stream.open import open_bitunix_stream
 from bitunix_trio.testing import SimulatedExchange
 
 SECRET = "ZQ9x-SeCrEt-7f4d-TOPSECRET-b2c8"

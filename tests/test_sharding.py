@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bitunix_trio._events import Key
-from bitunix_trio._sharding import MAX_SUBSCRIPTIONS_PER_CONNECTION, ShardPlanner
+from bitunix_trio._core.events import Key
+from bitunix_trio._core.sharding import MAX_SUBSCRIPTIONS_PER_CONNECTION, ShardPlanner
 
 
 def book_key(symbol: str) -> Key:

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._signing import (
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.signing import (
     NONCE_ALPHABET,
     compact_json,
     new_nonce,

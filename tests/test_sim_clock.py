@@ -18,8 +18,8 @@ from conftest import RawWs, make_signed, recv, send
 from trio.testing import MockClock
 
 import bitunix_trio as bt
-from bitunix_trio import _signing
-from bitunix_trio._cli._watch import watch
+from bitunix_trio._cli.watch import watch
+from bitunix_trio._core import signing as _signing
 from bitunix_trio.testing import (
     DEFAULT_INSTRUMENTS,
     SimulatedExchange,

@@ -9,26 +9,24 @@ from typing import Any
 
 import pytest
 
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     KLINE_INTERVALS,
     PriceType,
 )
-from bitunix_trio._wire import (
+from bitunix_trio._core.wire import (
     kline_open_time,
+    kline_to_wire,
+    mark_price_to_wire,
+    order_book_to_wire,
     parse_kline,
     parse_mark_price,
     parse_order_book,
     parse_ticker,
     parse_trades,
-)
-from bitunix_trio._wire_encode import (
-    kline_to_wire,
-    mark_price_to_wire,
-    order_book_to_wire,
     ticker_to_wire,
     trade_to_wire,
 )
-from bitunix_trio.testing._engine import (
+from bitunix_trio.testing._engine.engine import (
     DEFAULT_INSTRUMENTS,
     ExchangeEngine,
     Instrument,

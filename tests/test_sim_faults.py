@@ -17,7 +17,7 @@ import trio_websocket
 from conftest import RawWs, expect_silence, make_signed, recv, send, until_closed
 from trio.testing import MockClock
 
-from bitunix_trio import _signing
+from bitunix_trio._core import signing as _signing
 from bitunix_trio.testing import GARBAGE_FRAMES, SimulatedExchange, open_simulated_exchange
 
 GREETING = {"op": "connect", "data": {"result": True}}

@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     OrderStatus,
     Side,
     TimeInForce,
 )
-from bitunix_trio._wire import (
+from bitunix_trio._core.wire import (
     parse_balance,
     parse_order,
     parse_position,
 )
-from bitunix_trio.testing._engine import ExchangeEngine, Instrument, SimulatedError
+from bitunix_trio.testing._engine.engine import ExchangeEngine, Instrument, SimulatedError
 
 D = Decimal
 SYM = "TESTUSDT"

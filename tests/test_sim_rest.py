@@ -15,8 +15,8 @@ import trio
 from conftest import make_signed
 from trio.testing import MockClock
 
-from bitunix_trio import _signing
-from bitunix_trio._credentials import Credentials
+from bitunix_trio._core import signing as _signing
+from bitunix_trio._core.credentials import Credentials
 from bitunix_trio.testing import DEFAULT_INSTRUMENTS, SimulatedExchange
 
 MARKET = "/api/v1/futures/market/"

@@ -14,8 +14,8 @@ import trio
 import trio.testing
 from conftest import open_sim_stream
 
-from bitunix_trio._channels import Orders, Positions, TpSl
-from bitunix_trio._models import (
+from bitunix_trio._core.channels import Orders, Positions, TpSl
+from bitunix_trio._core.models import (
     OrderStatus,
     OrderType,
     Position,
@@ -26,7 +26,7 @@ from bitunix_trio._models import (
     UpdateEvent,
 )
 from bitunix_trio.testing import SimulatedExchange
-from bitunix_trio.testing._engine import ExchangeEngine, SimulatedError
+from bitunix_trio.testing._engine.engine import ExchangeEngine, SimulatedError
 
 KEY = "k"
 BTC = "BTCUSDT"

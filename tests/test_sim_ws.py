@@ -18,10 +18,11 @@ import trio_websocket
 from conftest import RawWs, expect_silence, make_signed, recv, send, until_closed
 from trio.testing import MockClock
 
-from bitunix_trio import _frames, _signing
-from bitunix_trio._credentials import Credentials
+from bitunix_trio._core import frames as _frames
+from bitunix_trio._core import signing as _signing
+from bitunix_trio._core.credentials import Credentials
 from bitunix_trio.testing import ExchangeEngine, FaultState, Recorder, SimulatedExchange
-from bitunix_trio.testing._ws_server import SimClock, WsServer, WsSettings
+from bitunix_trio.testing._servers.ws import SimClock, WsServer, WsSettings
 
 TICK = 0.31
 

@@ -19,12 +19,10 @@ import trio.testing
 import trio_websocket
 from conftest import library_tasks, open_sim_stream
 
-from bitunix_trio._channel_errors import StreamClosed
-from bitunix_trio._channels import Balance, OrderBook, Orders, Subscription, Ticker
-from bitunix_trio._config import ReconnectPolicy
-from bitunix_trio._connector import WebSocketConnection
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import (
+from bitunix_trio._core.channels import Balance, OrderBook, Orders, Subscription, Ticker
+from bitunix_trio._core.config import ReconnectPolicy
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import (
     AuthenticationError,
     BitunixInternalError,
     ConfigurationError,
@@ -33,9 +31,11 @@ from bitunix_trio._exceptions import (
     StreamFailed,
     SubscriptionRejected,
 )
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.connector import WebSocketConnection
+from bitunix_trio._stream.errors import StreamClosed
+from bitunix_trio._stream.open import open_bitunix_stream
+from bitunix_trio._stream.stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

@@ -11,14 +11,14 @@ import pytest
 import trio
 from conftest import open_sim_stream
 
-from bitunix_trio._channels import OrderBook, Ticker
-from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
-from bitunix_trio._connector import Connector
-from bitunix_trio._exceptions import AuthenticationError, SubscriptionRejected
-from bitunix_trio._frames import Malformed, Unknown, decode
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange
-from bitunix_trio._subscription import SubscriptionChannel
+from bitunix_trio._core.channels import OrderBook, Ticker
+from bitunix_trio._core.config import HeartbeatConfig, ReconnectPolicy
+from bitunix_trio._core.errors import AuthenticationError, SubscriptionRejected
+from bitunix_trio._core.frames import Malformed, Unknown, decode
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.channel import SubscriptionChannel
+from bitunix_trio._stream.connector import Connector
+from bitunix_trio._stream.stream import BitunixStream, StateChange
 from bitunix_trio.testing import GARBAGE_FRAMES, SimulatedExchange
 
 pytestmark = pytest.mark.loopback

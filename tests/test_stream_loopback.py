@@ -15,8 +15,7 @@ import trio
 import trio.testing
 from conftest import library_tasks, open_sim_stream
 
-from bitunix_trio._channel_errors import ConsumerTooSlow
-from bitunix_trio._channels import (
+from bitunix_trio._core.channels import (
     Balance,
     ChannelSpec,
     Kline,
@@ -27,12 +26,13 @@ from bitunix_trio._channels import (
     Ticker,
     Trades,
 )
-from bitunix_trio._config import HeartbeatConfig
-from bitunix_trio._connector import Connector
-from bitunix_trio._models import KLINE_INTERVALS
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream
-from bitunix_trio._subscription import SubscriptionChannel
+from bitunix_trio._core.config import HeartbeatConfig
+from bitunix_trio._core.models import KLINE_INTERVALS
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.channel import SubscriptionChannel
+from bitunix_trio._stream.connector import Connector
+from bitunix_trio._stream.errors import ConsumerTooSlow
+from bitunix_trio._stream.stream import BitunixStream
 from bitunix_trio.testing import SimulatedExchange
 
 pytestmark = pytest.mark.loopback

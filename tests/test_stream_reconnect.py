@@ -8,7 +8,7 @@ import trio.testing
 from conftest import open_sim_stream
 
 from bitunix_trio import ConnectionState, StreamClosed, Ticker
-from bitunix_trio._stream import StateChange
+from bitunix_trio._stream.stream import StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 

@@ -12,12 +12,12 @@ import trio
 import trio.testing
 from conftest import open_sim_stream
 
-from bitunix_trio._channels import OrderBook, Orders, Ticker
-from bitunix_trio._exceptions import BitunixInternalError
-from bitunix_trio._models import DataSource
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange
-from bitunix_trio._supervisor import ConnectionSlot
+from bitunix_trio._core.channels import OrderBook, Orders, Ticker
+from bitunix_trio._core.errors import BitunixInternalError
+from bitunix_trio._core.models import DataSource
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.connection import ConnectionSlot
+from bitunix_trio._stream.stream import BitunixStream, StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState
@@ -132,7 +132,7 @@ async def test_private_values_pass_the_admission_filter(
 ) -> None:
     from decimal import Decimal
 
-    from bitunix_trio._channels import Balance
+    from bitunix_trio._core.channels import Balance
 
     seen: list[object] = []
 

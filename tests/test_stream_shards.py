@@ -14,12 +14,12 @@ import trio
 import trio.testing
 from conftest import open_sim_stream
 
-from bitunix_trio._channels import ChannelSpec, MarkPrice, OrderBook, Ticker, Trades
-from bitunix_trio._open import DEFAULT_FALLBACK_GRACE
-from bitunix_trio._pool import IDLE_SHARD_GRACE
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange
-from bitunix_trio._subscription import SubscriptionChannel
+from bitunix_trio._core.channels import ChannelSpec, MarkPrice, OrderBook, Ticker, Trades
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.channel import SubscriptionChannel
+from bitunix_trio._stream.open import DEFAULT_FALLBACK_GRACE
+from bitunix_trio._stream.pool import IDLE_SHARD_GRACE
+from bitunix_trio._stream.stream import BitunixStream, StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 S = ConnectionState

@@ -15,12 +15,12 @@ import trio
 import trio.testing
 from conftest import open_sim_stream
 
-from bitunix_trio._backoff import Backoff
-from bitunix_trio._channels import OrderBook, Ticker, Trades
-from bitunix_trio._config import HeartbeatConfig, ReconnectPolicy
-from bitunix_trio._protocol import ConnectionState
-from bitunix_trio._stream import BitunixStream, StateChange
-from bitunix_trio._subscription import SubscriptionStale
+from bitunix_trio._core.backoff import Backoff
+from bitunix_trio._core.channels import OrderBook, Ticker, Trades
+from bitunix_trio._core.config import HeartbeatConfig, ReconnectPolicy
+from bitunix_trio._core.protocol import ConnectionState
+from bitunix_trio._stream.channel import SubscriptionStale
+from bitunix_trio._stream.stream import BitunixStream, StateChange
 from bitunix_trio.testing import SimulatedExchange
 
 SEED = 1234
@@ -222,7 +222,7 @@ async def test_state_events_through_a_drop(
 async def test_consumer_too_slow_ends_only_that_subscription(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    from bitunix_trio._channel_errors import ConsumerTooSlow
+    from bitunix_trio._stream.errors import ConsumerTooSlow
 
     async with (
         open_stream(memory_sim) as stream,

@@ -6,13 +6,13 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._channel_errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
-from bitunix_trio._channels import OrderBook, Trades
-from bitunix_trio._subscription import (
+from bitunix_trio._core.channels import OrderBook, Trades
+from bitunix_trio._stream.channel import (
     Overflow,
     SubscriptionChannel,
     SubscriptionStale,
 )
+from bitunix_trio._stream.errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
 
 
 def channel(size: int, overflow: Overflow) -> SubscriptionChannel[int]:

@@ -11,12 +11,12 @@ import pytest
 import trio
 from tls_proxy import open_tls_proxy
 
-from bitunix_trio._channels import Ticker
-from bitunix_trio._config import check_transport_url, is_loopback_host
-from bitunix_trio._connector import Connector
-from bitunix_trio._exceptions import ConfigurationError, TlsCertificateError
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._rest import open_rest_client
+from bitunix_trio._core.channels import Ticker
+from bitunix_trio._core.config import check_transport_url, is_loopback_host
+from bitunix_trio._core.errors import ConfigurationError, TlsCertificateError
+from bitunix_trio._rest.client import open_rest_client
+from bitunix_trio._stream.connector import Connector
+from bitunix_trio._stream.open import open_bitunix_stream
 from bitunix_trio.testing import SimulatedExchange
 
 

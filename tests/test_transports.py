@@ -14,12 +14,12 @@ import trio.testing
 from conftest import open_sim_stream
 
 import bitunix_trio as bt
-from bitunix_trio._channels import Ticker
-from bitunix_trio._config import HeartbeatConfig
-from bitunix_trio._connector import Connector, WebSocketConnection, trio_websocket_over
-from bitunix_trio._events import ConnectionState
-from bitunix_trio._exceptions import ConfigurationError, ConnectionLost
-from bitunix_trio._websockets import websockets_over
+from bitunix_trio._core.channels import Ticker
+from bitunix_trio._core.config import HeartbeatConfig
+from bitunix_trio._core.errors import ConfigurationError, ConnectionLost
+from bitunix_trio._core.events import ConnectionState
+from bitunix_trio._stream.connector import Connector, WebSocketConnection, trio_websocket_over
+from bitunix_trio._stream.websockets_connector import websockets_over
 from bitunix_trio.testing import SimulatedExchange
 
 Over = Callable[[trio.Nursery, trio.abc.Stream, str], Awaitable[WebSocketConnection]]

@@ -9,10 +9,10 @@ import pytest
 import trio
 import trio.testing
 
-from bitunix_trio._cli._common import CommandFailed
-from bitunix_trio._cli._watch import format_value, main, watch
-from bitunix_trio._exceptions import ConfigurationError
-from bitunix_trio._frames import Push, decode
+from bitunix_trio._cli.common import CommandFailed
+from bitunix_trio._cli.watch import format_value, main, watch
+from bitunix_trio._core.errors import ConfigurationError
+from bitunix_trio._core.frames import Push, decode
 
 
 async def test_demo_keeps_streaming_through_a_reconnect(

@@ -21,7 +21,7 @@ from golden_frames import (
     TRADES,
 )
 
-from bitunix_trio._models import (
+from bitunix_trio._core.models import (
     KLINE_INTERVALS,
     DataSource,
     OrderBookUpdate,
@@ -33,36 +33,7 @@ from bitunix_trio._models import (
     Side,
     StopType,
 )
-from bitunix_trio._wire import (
-    format_iso_datetime,
-    kline_open_time,
-    parse_balance,
-    parse_iso_datetime,
-    parse_kline,
-    parse_levels,
-    parse_mark_price,
-    parse_order,
-    parse_order_book,
-    parse_position,
-    parse_ticker,
-    parse_ticker_summary,
-    parse_tpsl,
-    parse_trade,
-)
-from bitunix_trio._wire_encode import (
-    balance_to_wire,
-    kline_to_wire,
-    mark_price_to_wire,
-    order_book_to_wire,
-    order_to_wire,
-    position_to_wire,
-    ticker_summary_to_wire,
-    ticker_to_wire,
-    to_wire,
-    tpsl_to_wire,
-    trade_to_wire,
-)
-from bitunix_trio._wire_rest import (
+from bitunix_trio._core.rest_wire import (
     account_to_rest_wire,
     kline_to_rest_wire,
     order_book_to_rest_wire,
@@ -75,6 +46,33 @@ from bitunix_trio._wire_rest import (
     parse_rest_ticker,
     position_to_rest_wire,
     ticker_to_rest_wire,
+)
+from bitunix_trio._core.wire import (
+    balance_to_wire,
+    format_iso_datetime,
+    kline_open_time,
+    kline_to_wire,
+    mark_price_to_wire,
+    order_book_to_wire,
+    order_to_wire,
+    parse_balance,
+    parse_iso_datetime,
+    parse_kline,
+    parse_levels,
+    parse_mark_price,
+    parse_order,
+    parse_order_book,
+    parse_position,
+    parse_ticker,
+    parse_ticker_summary,
+    parse_tpsl,
+    parse_trade,
+    position_to_wire,
+    ticker_summary_to_wire,
+    ticker_to_wire,
+    to_wire,
+    tpsl_to_wire,
+    trade_to_wire,
 )
 
 # --- times ------------------------------------------------------------------------------------

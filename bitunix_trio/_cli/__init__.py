@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bitunix_trio._version import __version__
 
-from ._common import prog
+from .common import prog
 
 __all__ = ["COMMANDS", "Command", "main"]
 
@@ -37,17 +37,17 @@ COMMANDS: dict[str, Command] = {
     "watch": Command(
         "watch SYMBOL... [--demo]",
         "stream live market data as plain lines (--demo: from the built-in simulated exchange)",
-        "bitunix_trio._cli._watch",
+        "bitunix_trio._cli.watch",
     ),
     "check": Command(
         "check [public|private|reconnect|all] [--demo]",
         "self-test: public channels, login and account data, a forced reconnect",
-        "bitunix_trio._cli._check",
+        "bitunix_trio._cli.check",
     ),
     "record": Command(
         "record SYMBOL... -o FILE",
         "record frames and REST responses to a file (--demo: from the simulated exchange)",
-        "bitunix_trio._record",
+        "bitunix_trio._cli.record",
     ),
     "sim": Command(
         "sim [--port N] [--seed S]",

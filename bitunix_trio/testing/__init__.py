@@ -17,30 +17,30 @@ connect through ``exchange.connector`` and ``exchange.rest_transport()``.
 
 from __future__ import annotations
 
-from bitunix_trio._recording import RecordedFrame as RecordedFrame
-from bitunix_trio._recording import RecordedResponse as RecordedResponse
-from bitunix_trio._recording import Recording as Recording
-from bitunix_trio._recording import load_recording as load_recording
+from bitunix_trio._stream.recording import RecordedFrame as RecordedFrame
+from bitunix_trio._stream.recording import RecordedResponse as RecordedResponse
+from bitunix_trio._stream.recording import Recording as Recording
+from bitunix_trio._stream.recording import load_recording as load_recording
 
 from ._cli import serve_sim as serve_sim
-from ._engine import DEFAULT_INSTRUMENTS as DEFAULT_INSTRUMENTS
-from ._engine import Account as Account
-from ._engine import ExchangeEngine as ExchangeEngine
-from ._engine import Instrument as Instrument
-from ._engine import SimulatedError as SimulatedError
+from ._engine.engine import DEFAULT_INSTRUMENTS as DEFAULT_INSTRUMENTS
+from ._engine.engine import Account as Account
+from ._engine.engine import ExchangeEngine as ExchangeEngine
+from ._engine.engine import Instrument as Instrument
+from ._engine.engine import SimulatedError as SimulatedError
+from ._engine.market import DEFAULT_SYMBOLS as DEFAULT_SYMBOLS
+from ._engine.market import INSTRUMENT_CATALOGUE as INSTRUMENT_CATALOGUE
 from ._exchange import SimulatedExchange as SimulatedExchange
 from ._exchange import demo_credentials as demo_credentials
 from ._exchange import open_simulated_exchange as open_simulated_exchange
-from ._faults import GARBAGE_FRAMES as GARBAGE_FRAMES
-from ._faults import FaultState as FaultState
-from ._market import DEFAULT_SYMBOLS as DEFAULT_SYMBOLS
-from ._market import INSTRUMENT_CATALOGUE as INSTRUMENT_CATALOGUE
-from ._recorder import ConnectionRecord as ConnectionRecord
-from ._recorder import Recorder as Recorder
-from ._recorder import RestRequestRecord as RestRequestRecord
-from ._recorder import WsFrameRecord as WsFrameRecord
-from ._replay import Replay as Replay
-from ._ws_server import ConnectionInfo as ConnectionInfo
+from ._servers.faults import GARBAGE_FRAMES as GARBAGE_FRAMES
+from ._servers.faults import FaultState as FaultState
+from ._servers.recorder import ConnectionRecord as ConnectionRecord
+from ._servers.recorder import Recorder as Recorder
+from ._servers.recorder import RestRequestRecord as RestRequestRecord
+from ._servers.recorder import WsFrameRecord as WsFrameRecord
+from ._servers.replay import Replay as Replay
+from ._servers.ws import ConnectionInfo as ConnectionInfo
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
@@ -73,7 +73,7 @@ def _fixup_module_metadata(namespace: dict[str, object]) -> None:
     for name in __all__:
         obj = namespace[name]
         if getattr(obj, "__module__", "").startswith(
-            ("bitunix_trio.testing._", "bitunix_trio._recording")
+            ("bitunix_trio.testing._", "bitunix_trio._stream.recording")
         ):
             try:
                 obj.__module__ = __name__

@@ -15,10 +15,10 @@ from functools import partial
 
 import trio
 
-from bitunix_trio._exceptions import ConfigurationError
+from bitunix_trio._core.errors import ConfigurationError
 
+from ._engine.market import instruments_for
 from ._exchange import SimulatedExchange, open_simulated_exchange
-from ._market import instruments_for
 
 __all__ = ["main", "serve_sim"]
 

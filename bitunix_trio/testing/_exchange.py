@@ -1,11 +1,11 @@
 """``open_simulated_exchange``: the simulated BitUnix futures exchange and its handle.
 
-The exchange is an :class:`~bitunix_trio.testing._engine.ExchangeEngine` (market, accounts,
+The exchange is an :class:`~bitunix_trio.testing._engine.engine.ExchangeEngine` (market, accounts,
 matching; deterministic from a seed) behind two adapters:
 
 * WebSocket (``/public/``, ``/private/``): ``trio.serve_tcp`` on ``host`` + trio-websocket,
-  over a stream the exchange can cut without a close frame (see ``_ws_server``);
-* REST: the ASGI app of ``_rest_app`` under hypercorn (trio worker) on its own port.
+  over a stream the exchange can cut without a close frame (see ``_servers.ws``);
+* REST: the ASGI app of ``_servers.rest`` under hypercorn (trio worker) on its own port.
 
 With ``memory=True`` nothing binds a socket: clients connect through
 :meth:`SimulatedExchange.connector` (memory streams, same server code) and
@@ -39,21 +39,21 @@ import trio
 import trio.testing
 import trio_websocket
 
-from bitunix_trio._connector import TrioWebSocketConnection, WebSocketConnection
-from bitunix_trio._credentials import Credentials
-from bitunix_trio._exceptions import ConfigurationError
-from bitunix_trio._models import AccountBalance, Order, Position
-from bitunix_trio._open import open_bitunix_stream
-from bitunix_trio._recording import Recording
-from bitunix_trio._rest import open_rest_client
+from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.errors import ConfigurationError
+from bitunix_trio._core.models import AccountBalance, Order, Position
+from bitunix_trio._rest.client import open_rest_client
+from bitunix_trio._stream.connector import TrioWebSocketConnection, WebSocketConnection
+from bitunix_trio._stream.open import open_bitunix_stream
+from bitunix_trio._stream.recording import Recording
 
-from ._engine import ExchangeEngine
-from ._faults import FaultState
-from ._market import instruments_for
-from ._recorder import Recorder
-from ._replay import Replay, ReplayRestApp, open_replay
-from ._rest_app import RestApp, RestSettings
-from ._ws_server import ConnectionInfo, SimClock, WsServer, WsSettings
+from ._engine.engine import ExchangeEngine
+from ._engine.market import instruments_for
+from ._servers.faults import FaultState
+from ._servers.recorder import Recorder
+from ._servers.replay import Replay, ReplayRestApp, open_replay
+from ._servers.rest import RestApp, RestSettings
+from ._servers.ws import ConnectionInfo, SimClock, WsServer, WsSettings
 
 __all__ = ["SimulatedExchange", "demo_credentials", "open_simulated_exchange"]
 
@@ -501,7 +501,7 @@ async def open_simulated_exchange(
         replay: a recording (``bitunix-trio record``: a file, or a loaded
             :class:`Recording`) to serve instead of the simulated market: its pushes to
             subscribers at their recorded times, its REST answers (see
-            ``bitunix_trio.testing._replay``); ``exchange.replay`` is the :class:`Replay`.
+            ``bitunix_trio.testing._servers.replay``); ``exchange.replay`` is the :class:`Replay`.
         speed: with ``replay``, how many times faster than recorded.
         loop: with ``replay``, start over at the end (else the pushes stop there).
         freshness_window: seconds a signed REST request's or a login's timestamp may be off

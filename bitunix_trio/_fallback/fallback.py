@@ -1,0 +1,279 @@
+"""The stream's REST side: degraded mode while the WebSocket is down, account recovery.
+
+:class:`StreamFallback` is attached to a stream by ``open_bitunix_stream`` and runs as a
+child of its supervisor::
+
+    supervisor
+     ├─ public#0, public#1, ..., private     (connection slots)
+     └─ fallback: StreamFallback.run
+         ├─ reconciler: after every (re)login of the private socket, every
+         │  ``reconcile_interval`` seconds, and after ``reconcile_quiet_after`` quiet seconds
+         │  with orders open (see ``reconciliation.Reconciler``)
+         └─ watcher: once a public connection has been down for ``fallback_grace`` seconds,
+            a REST poller (in its own cancel scope) feeds that connection's market
+            subscriptions; it is cancelled the moment every public connection is back
+
+Private pushes pass :meth:`StreamFallback.admit_private` (the ledger) before delivery, so
+an update recovered over REST and the same update arriving over the WebSocket reach
+consumers once. When a public connection comes back, order book channels drop what they
+buffered (older than the new socket's first snapshot, which follows at once).
+
+State: while polling, the stream is ``DEGRADED`` (the reason says what feeds it); what REST
+cannot feed (trades) is announced with a ``DEGRADED -> DEGRADED`` event carrying the reason.
+When REST fails too the stream goes back to ``RECONNECTING`` (reason: both are down) until
+a polling round works again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from bitunix_trio._core.channels import ChannelSpec
+from bitunix_trio._core.errors import BitunixError, ConfigurationError
+from bitunix_trio._core.events import ConnectionState, Key
+from bitunix_trio._core.ledger import AccountLedger
+from bitunix_trio._core.models import AccountBalance, Order, Position
+from bitunix_trio._stream.account import AccountSnapshots
+
+from .poller import poll_market
+from .reconciliation import Reconciler
+
+if TYPE_CHECKING:
+    from bitunix_trio._stream.connection import ConnectionSlot
+    from bitunix_trio._stream.stream import BitunixStream
+
+__all__ = ["StreamFallback", "check_fallback_options"]
+
+_BOOK_CHANNELS = frozenset({"depth_book1", "depth_book5", "depth_book15", "depth_books"})
+
+
+def _seconds(
+    value: object, name: str, *, optional: bool = True, zero: bool = False
+) -> float | None:
+    if value is None and optional:
+        return None
+    low = 0 if zero else 1e-9
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value < 1e9:
+        allowed = "a positive number of seconds" + (" or None" if optional else "")
+        raise ConfigurationError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def check_fallback_options(
+    fallback_grace: object,
+    poll_interval: object,
+    reconcile_interval: object,
+    reconcile_quiet_after: object,
+) -> tuple[float | None, float, float | None, float | None]:
+    """Validate the stream's fallback arguments (:class:`ConfigurationError` if wrong)."""
+    poll = _seconds(poll_interval, "poll_interval", optional=False)
+    assert poll is not None
+    return (
+        _seconds(fallback_grace, "fallback_grace", zero=True),
+        poll,
+        _seconds(reconcile_interval, "reconcile_interval"),
+        _seconds(reconcile_quiet_after, "reconcile_quiet_after"),
+    )
+
+
+class StreamFallback:
+    """REST behind one stream (see the module docs)."""
+
+    def __init__(
+        self,
+        stream: BitunixStream,
+        *,
+        grace: float | None,
+        poll_interval: float,
+        reconcile_interval: float | None,
+        reconcile_quiet_after: float | None,
+        private: bool,
+        clock: Callable[[], float],
+    ) -> None:
+        self.stream = stream
+        self.grace = grace
+        self.poll_interval = poll_interval
+        self.ledger = AccountLedger(start_ms=int(clock() * 1000))
+        self.reconciler: Reconciler | None = None
+        #: Snapshots of the account subscriptions (with credentials).
+        self.snapshots: AccountSnapshots | None = None
+        if private:
+            self.reconciler = Reconciler(
+                stream.rest,
+                self.ledger,
+                stream._deliver,
+                interval=reconcile_interval,
+                quiet_after=reconcile_quiet_after,
+                clock=clock,
+            )
+            self.snapshots = AccountSnapshots(stream, self.ledger, self.reconcile)
+            # Orders placed through the stream's client are changes, never the baseline.
+            stream.rest._on_placed.append(self.ledger.note_placed)
+        #: Public connections that are down, with the Trio time they went down.
+        self.down_since: dict[str, float] = {}
+        self._errors: dict[str, str] = {}
+        self._changed = trio.Event()
+        self._poll_scope: trio.CancelScope | None = None
+        self._rest_failing = False
+        #: Polling sessions started so far.
+        self.degradations = 0
+        stream._add_hooks(
+            on_ready=self._on_ready, on_down=self._on_down, on_retired=self._on_retired
+        )
+
+    @property
+    def polling(self) -> bool:
+        """Whether market data is being polled from REST right now."""
+        return self._poll_scope is not None
+
+    # -- hooks (called synchronously by the connection slots) ----------------------------
+
+    def _on_down(self, slot: ConnectionSlot, error: BaseException) -> None:
+        if slot is self.stream._pool.private:
+            return
+        self.down_since.setdefault(slot.name, trio.current_time())
+        self._errors[slot.name] = str(error)
+        self._changed.set()
+
+    def _on_ready(self, slot: ConnectionSlot, reconnect: bool) -> None:
+        if slot is self.stream._pool.private:
+            if self.reconciler is not None:
+                self.reconciler.request()
+            return
+        self.down_since.pop(slot.name, None)
+        self._errors.pop(slot.name, None)
+        if reconnect:
+            self._drop_buffered_books(slot)
+        if not self.down_since and self._poll_scope is not None:
+            self._poll_scope.cancel()
+        self._changed.set()
+
+    def _on_retired(self, slot: ConnectionSlot) -> None:
+        # An idle shard closed for good is not down (it has nothing to feed) any more.
+        if self.down_since.pop(slot.name, None) is not None:
+            self._errors.pop(slot.name, None)
+            if not self.down_since and self._poll_scope is not None:
+                self._poll_scope.cancel()
+            self._changed.set()
+
+    def _drop_buffered_books(self, slot: ConnectionSlot) -> None:
+        """Books buffered before this socket are older than its first snapshot: drop them."""
+        stream = self.stream
+        for key, sinks in stream._routes.items():
+            if key[0] in _BOOK_CHANNELS and stream._pool.public_slot_of(key) is slot:
+                for channel in sinks:
+                    channel.discard_buffered()
+
+    def admit_private(self, items: Sequence[Any], now: float) -> Sequence[Any]:
+        """The private pushed values consumers have not seen yet (and note the activity)."""
+        if self.reconciler is not None:
+            self.reconciler.note_activity(now)
+        admit = self.ledger.admit
+        if len(items) == 1:
+            return items if admit(items[0]) else ()
+        return [item for item in items if admit(item)]
+
+    async def reconcile(self) -> list[Order | Position | AccountBalance]:
+        """Reconcile the account channels now; return what was delivered."""
+        if self.reconciler is None:
+            raise ConfigurationError("reconciling the account needs API credentials")
+        return await self.reconciler.reconcile()
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The fallback's tasks (until cancelled with the supervisor)."""
+        async with trio.open_nursery() as nursery:
+            if self.reconciler is not None:
+                await nursery.start(self.reconciler.run)
+            if self.grace is not None:
+                nursery.start_soon(self._watch)
+
+    async def _wait_changed(self, deadline: float = float("inf")) -> None:
+        self._changed = trio.Event()
+        with trio.move_on_at(deadline):
+            await self._changed.wait()
+
+    async def _watch(self) -> None:
+        assert self.grace is not None
+        while True:
+            if not self.down_since:
+                await self._wait_changed()
+                continue
+            start = min(self.down_since.values()) + self.grace
+            if trio.current_time() < start:
+                await self._wait_changed(start)
+                continue
+            await self._degrade()
+
+    async def _degrade(self) -> None:
+        """Poll REST for the market subscriptions of the connections that are down, until
+        every public connection is back (then ``_on_ready`` cancels this)."""
+        self.degradations += 1
+        with trio.CancelScope() as scope:
+            self._poll_scope = scope
+            self._rest_failing = False
+            self._set_degraded(True)
+            try:
+                await poll_market(
+                    self.stream.rest,
+                    self._polled_specs,
+                    self._deliver_polled,
+                    interval=self.poll_interval,
+                    on_unavailable=self._unavailable,
+                    on_error=self._rest_status,
+                )
+            finally:
+                self._poll_scope = None
+                self._set_degraded(False, "the WebSocket is back")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _down_reason(self) -> str:
+        names = sorted(self.down_since)
+        details = "; ".join(f"{name}: {self._errors.get(name, 'down')}" for name in names)
+        return (
+            f"market data from REST every {self.poll_interval:g} s while the WebSocket is "
+            f"down ({details})"
+        )
+
+    def _set_degraded(self, on: bool, why: str | None = None) -> None:
+        stream = self.stream
+        if on:
+            stream._set_degraded(self._down_reason())
+        elif stream._degraded is not None:
+            stream._degraded = None
+            stream._update_state(why, None)
+
+    def _rest_status(self, error: BitunixError | None) -> None:
+        if error is None:
+            self._rest_failing = False
+            self._set_degraded(True)
+        else:
+            self._rest_failing = True
+            self._set_degraded(
+                False, f"WebSocket and REST both unavailable ({type(error).__name__}: {error})"
+            )
+
+    def _key_is_down(self, key: Key) -> bool:
+        slot = self.stream._pool.public_slot_of(key)
+        return slot is None or not slot.proto.ready
+
+    def _polled_specs(self) -> list[ChannelSpec[Any]]:
+        return [
+            spec
+            for key, spec in self.stream._wanted().items()
+            if not spec.private and self._key_is_down(key)
+        ]
+
+    def _deliver_polled(self, key: Key, value: object) -> None:
+        if self._key_is_down(key):
+            self.stream._deliver(key, value)
+
+    def _unavailable(self, spec: ChannelSpec[Any], reason: str) -> None:
+        stream = self.stream
+        if stream.state is ConnectionState.DEGRADED:
+            stream._notice(f"{spec!r}: {reason}")
