@@ -381,20 +381,86 @@ def test_unknown_symbol_alone_is_stale_after_a_probe_ping() -> None:
     assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
     p.receive_text(pong(), 0.0)
     p.receive_text(push("NOPEUSDT", EMPTY_BOOK), 0.4)  # one empty frame, then silence
-    assert p.timer_deadline() == 10.0  # a lower bound: never late, maybe early
-    assert p.tick(10.0) == []
-    assert p.timer_deadline() == 10.4
-    assert p.tick(10.4) == []
-    assert ops(p.pop_frames(10.4)) == ["ping"]  # prove the socket alive first
-    (event,) = p.receive_text(pong(), 10.4)
-    assert event == SubscriptionStale(
-        key, "no data for depth_book15 NOPEUSDT in 10 s (unknown or delisted symbol?)"
-    )
+    # Nothing flows: a probe every 2.5 s of the key's silence keeps a ping in flight.
+    probes: list[float] = []
+    events: list[object] = []
+    while not events:
+        now = p.next_deadline()
+        assert not p.tick(now)
+        for frame in p.pop_frames(now):
+            assert ops([frame]) == ["ping"]
+            probes.append(now)
+            events += p.receive_text(pong(), now)  # answered at once
+    assert probes == pytest.approx([2.9, 5.4, 7.9, 10.4])
+    assert events == [
+        SubscriptionStale(
+            key, "no data for depth_book15 NOPEUSDT in 10 s (unknown or delisted symbol?)"
+        )
+    ]
     assert p.status(key) is KeyStatus.STALE
+    assert p.next_deadline() == 15.0  # only the heartbeat is left
     assert p.tick(30.0) == []
     p.disconnected("x")
     p.connected(40.0)
     assert ops(p.pop_frames(40.0)) == []  # a stale key is not resubscribed
+
+
+def run_silent_spell(
+    p: ConnectionProtocol, symbol: str, *, first: float, silent: tuple[float, float], until: float
+) -> list[tuple[float, object]]:
+    """Drive ``p`` in exact time: the exchange pushes ``symbol`` every second from ``first``
+    and answers each ping at once, except during ``silent`` (start, end), when it sends
+    nothing at all. The events, with their times, until ``until`` or a dead connection."""
+    start, end = silent
+    pushes = now = first
+    events: list[tuple[float, object]] = []
+    while True:
+        now = max(now, min(p.next_deadline(), pushes))
+        if now >= until:
+            return events
+        quiet = start <= now < end
+        if now == pushes:
+            pushes += 1.0
+            if not quiet:
+                received = p.receive_text(push(symbol), now)
+                events += [(now, e) for e in received if not isinstance(e, _frames.Push)]
+        events += [(now, e) for e in p.tick(now)]
+        for frame in p.pop_frames(now):
+            if ops([frame]) == ["ping"] and not quiet:
+                events += [(now, e) for e in p.receive_text(pong(), now)]
+        if any(isinstance(e, ConnectionDead) for _, e in events):
+            return events
+
+
+def test_a_socket_silent_after_a_reconnect_is_dead_not_its_subscription_stale() -> None:
+    # A subscription live on the previous socket; on the new one it pushes once (the
+    # market ticks every second), then the whole socket is silent for 13 s and comes back
+    # just before the heartbeat ping at 15, whose reply arrives before the next push.
+    p = started(public(), 0.0)
+    key = book_key("BTCUSDT")
+    p.subscribe(key)
+    p.pop_frames(0.0)
+    p.receive_text(push("BTCUSDT"), 0.3)
+    p.receive_text(push("BTCUSDT"), 0.6)
+    p.disconnected("lost")
+    p.connected(100.0)
+    assert ops(p.pop_frames(100.0)) == ["subscribe", "ping"]
+    p.receive_text(pong(), 100.0)
+    events = run_silent_spell(p, "BTCUSDT", first=100.5, silent=(101.0, 114.9), until=130.0)
+    assert not [e for _, e in events if isinstance(e, SubscriptionStale)]
+    # The probe sent 2.5 s into the silence went unanswered: the socket is replaced.
+    assert events[-1] == (108.0, ConnectionDead("no reply to ping within 5 s"))
+
+
+def test_a_key_pushing_again_after_a_short_silence_stays_live() -> None:
+    p = started(public(), 0.0)
+    key = book_key("BTCUSDT")
+    p.subscribe(key)
+    p.pop_frames(0.0)
+    p.receive_text(pong(), 0.0)
+    events = run_silent_spell(p, "BTCUSDT", first=0.5, silent=(1.0, 2.9), until=60.0)
+    assert events == []  # no verdict, no dead connection
+    assert p.status(key) is KeyStatus.LIVE
 
 
 def test_silent_key_among_flowing_ones_is_stale_at_the_next_sibling_push() -> None:
@@ -422,12 +488,9 @@ def test_never_answered_subscription_is_stale() -> None:
     p.subscribe(key)
     p.pop_frames(1.0)
     p.receive_text(pong(), 1.0)
-    assert p.timer_deadline() == 11.0
-    p.tick(11.0)
-    assert ops(p.pop_frames(11.0)) == ["ping"]
-    (event,) = p.receive_text(pong(), 11.0)
-    assert isinstance(event, SubscriptionStale)
-    assert event.key == key
+    events = run_silent_spell(p, "OTHERUSDT", first=1.0, silent=(0.0, 0.0), until=30.0)
+    assert [(t, e) for t, e in events if isinstance(e, SubscriptionStale)] == events
+    assert [(t, e.key) for t, e in events if isinstance(e, SubscriptionStale)] == [(11.0, key)]
 
 
 @pytest.mark.parametrize("private_push", [True, False])

@@ -6,6 +6,7 @@ the stream connects at time 0, so every verdict time below is exact.
 
 from __future__ import annotations
 
+import math
 import random
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -21,7 +22,7 @@ from bitunix_trio._core.config import HeartbeatConfig, ReconnectPolicy
 from bitunix_trio._core.protocol import ConnectionState
 from bitunix_trio._stream.channel import SubscriptionStale
 from bitunix_trio._stream.stream import BitunixStream, StateChange
-from bitunix_trio.testing import SimulatedExchange
+from bitunix_trio.testing import ExchangeEngine, SimulatedExchange, open_simulated_exchange
 
 SEED = 1234
 TICK = 0.31
@@ -242,3 +243,36 @@ async def test_consumer_too_slow_ends_only_that_subscription(
         await trio.sleep(1.0)
         assert books.statistics().received > before
         assert books.statistics().buffer_used == 1  # conflated: only the latest
+
+
+async def test_a_silent_spell_after_a_reconnect_does_not_end_a_live_subscription(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A market that pushes every second. After a reconnect the book pushes once, then the
+    # whole socket goes silent and comes back just before the heartbeat ping, whose reply
+    # beats the next push: the socket was quiet, the subscription was never unserved.
+    engine = ExchangeEngine(seed=4, start_ms=1_790_000_000_000, tick_ms=1000)
+    async with (
+        open_simulated_exchange(memory=True, engine=engine) as sim,
+        open_stream(sim) as stream,
+        stream.state_events() as changes,
+        stream.subscribe(OrderBook("BTCUSDT", depth=5)) as books,
+    ):
+        await books.receive()
+        await books.receive()
+        sim.drop_all()
+        async for change in changes:
+            if change.connection == "public#0" and change.new is S.CONNECTED:
+                break
+        connected_at = trio.current_time()
+        await books.receive()  # the first push on the new socket
+        sim.go_silent()
+        # Back 1 ms before the heartbeat ping at connected_at + 15; the next push is later.
+        back = connected_at + HeartbeatConfig().interval - 0.001
+        assert math.ceil(back) > connected_at + HeartbeatConfig().interval  # ticks at whole s
+        await trio.sleep_until(back)
+        sim.go_silent(False)
+        with trio.fail_after(60):
+            for _ in range(30):
+                book = await books.receive()  # no SubscriptionStale
+        assert book.symbol == "BTCUSDT"

@@ -50,6 +50,11 @@ periodic and at least two pushes) subscriptions all went silent for ``stale_afte
 too. A periodic subscription silent for ``stale_after`` is *stale*, but only once the
 connection proves alive after that moment (another key pushed, or, with nothing else
 flowing, the reply to a probe ping), so a dying socket never makes subscriptions stale.
+With nothing flowing (a new socket before its second push, or only silent keys), a ping is
+kept in flight while a periodic key is silent: a probe every ``min(timeout, stale_after) / 2``
+seconds of its silence. A silence of the whole socket then swallows one and the connection
+is dead (the reply is overdue) before any key can be judged, so a socket that went quiet and
+came back is never mistaken for a subscription the exchange stopped serving.
 
 The events it returns live in :mod:`bitunix_trio._core.events`; spreading public keys over
 connections (300 each) is :class:`~bitunix_trio._core.sharding.ShardPlanner`.
@@ -168,6 +173,8 @@ class ConnectionProtocol:
         #: The login on this socket was refused: nothing more happens on it.
         self._login_refused = False
         self._last_push = 0.0
+        #: When the last ping went out on this socket (the probe cadence counts from it).
+        self._last_ping_at = float("-inf")
         self._flowing = 0
         self._stale_check = float("inf")
         self._stale_waiting = False
@@ -279,6 +286,7 @@ class ConnectionProtocol:
         self._batches.clear()
         self._barrier = self._probe = False
         self._next_ping = float("inf")
+        self._last_ping_at = float("-inf")
         self._greeting_deadline = self._login_deadline = None
         self._login_pending = False
         self._flowing = 0
@@ -487,9 +495,25 @@ class ConnectionProtocol:
         stale_after = self.heartbeat.stale_after
         if self._ready and self._flowing and now >= self._last_push + stale_after:
             return [ConnectionDead(f"no data for {stale_after:g} s")]
+        if now >= self._silence_probe_at():
+            self._probe = True
+            self.timers_dirty = True
         if self._ready and now >= self._stale_check:
             return self._check_stale(now)
         return []
+
+    def _silence_probe_at(self) -> float:
+        """When a probe ping is due because a periodic key is silent and nothing flows
+        (infinity: none is, or a ping is already in flight or waiting to go)."""
+        if not self._ready or self._flowing or self._pings or self._probe:
+            return float("inf")
+        period = min(self.heartbeat.timeout, self.heartbeat.stale_after) / 2
+        silent_since = float("inf")
+        for rec in self._recs.values():
+            if rec.periodic and rec.status in (KeyStatus.SENT, KeyStatus.LIVE):
+                since = rec.sent_at if rec.last is None else rec.last
+                silent_since = min(silent_since, since)
+        return max(silent_since, self._last_ping_at) + period
 
     def _check_stale(self, now: float, *, pong: bool = False) -> list[Event]:
         """Stale verdicts for silent periodic keys, once the connection proves alive."""
@@ -537,7 +561,7 @@ class ConnectionProtocol:
                 deadline = min(deadline, other)
         if self._ready and self._flowing:
             deadline = min(deadline, self._last_push + self.heartbeat.stale_after)
-        return deadline
+        return min(deadline, self._silence_probe_at())
 
     def send_deadline(self) -> float:
         """When :meth:`pop_frames` next has a frame to give (the budget allowing)."""
@@ -611,6 +635,7 @@ class ConnectionProtocol:
 
     def _ping(self, now: float) -> str:
         self._barrier = self._probe = False
+        self._last_ping_at = now
         self.timers_dirty = True
         value = int(self._wall_clock())
         self._pings.append((value, now, self._batch_id))
