@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._core.channels import Balance as Balance
 from ._core.channels import ChannelSpec as ChannelSpec
+from ._core.channels import Fills as Fills
 from ._core.channels import Kline as Kline
 from ._core.channels import MarkPrice as MarkPrice
 from ._core.channels import OrderBook as OrderBook
@@ -51,6 +52,8 @@ from ._core.errors import SubscriptionRejected as SubscriptionRejected
 from ._core.errors import TlsCertificateError as TlsCertificateError
 from ._core.errors import TransportError as TransportError
 from ._core.errors import UsageError as UsageError
+from ._core.fills import Fill as Fill
+from ._core.fills import FillCursor as FillCursor
 from ._core.models import AccountBalance as AccountBalance
 from ._core.models import DataSource as DataSource
 from ._core.models import KlineUpdate as KlineUpdate
@@ -140,6 +143,9 @@ __all__ = [
     "Credentials",
     "DataSource",
     "ExchangeError",
+    "Fill",
+    "FillCursor",
+    "Fills",
     "FundingRate",
     "HeartbeatConfig",
     "HistoricalPosition",

@@ -14,6 +14,7 @@ whether its values may be conflated (only the latest matters), its routing ``key
     Orders()                           order               Order
     Positions()                        position            Position
     Balance()                          balance             AccountBalance
+    Fills()                            order               Fill
     TpSl()                             tpsl                TpSlOrder
 
 :class:`Subscription` is the older, name-based form
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .errors import ConfigurationError
+from .fills import Fill, FillCursor
 from .models import (
     KLINE_INTERVALS,
     AccountBalance,
@@ -48,6 +50,7 @@ __all__ = [
     "AccountSpec",
     "Balance",
     "ChannelSpec",
+    "Fills",
     "Kline",
     "MarkPrice",
     "OrderBook",
@@ -359,6 +362,38 @@ class Balance(AccountSpec[AccountBalance]):
         return "balance"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class Fills(_Private[Fill]):
+    """The account's fills (:class:`~bitunix_trio.Fill`), derived from order updates and
+    reconciled with REST trade history: each fill once, across disconnects and restarts.
+
+    ``since``: a :class:`~bitunix_trio.FillCursor` stored from a fill's ``cursor``: the
+    fills after it are fetched over REST (``DataSource.RECOVERED``) and nothing it covers
+    is delivered again. None: the fills from now on. Rides on the private ``order``
+    channel (an ``Orders()`` subscription shares it).
+    """
+
+    since: FillCursor | None = None
+    value_type = Fill
+
+    def __post_init__(self) -> None:
+        since: object = self.since
+        if isinstance(since, str):
+            raise ConfigurationError(
+                "since must be a FillCursor: bt.Fills(since=bt.FillCursor.parse(text))"
+            )
+        if since is not None and not isinstance(since, FillCursor):
+            raise ConfigurationError(f"since must be a FillCursor or None (got {since!r})")
+
+    def __repr__(self) -> str:
+        return "Fills()" if self.since is None else f"Fills(since={self.since!r})"
+
+    @property
+    def wire_channel(self) -> str:
+        """``"order"`` (fills are derived from order updates)."""
+        return "order"
+
+
 @dataclass(frozen=True, slots=True)
 class TpSl(_Private[TpSlOrder]):
     """The account's take-profit / stop-loss order updates (private ``tpsl``)."""
@@ -415,6 +450,12 @@ def _private(cls: type[_Private[Any]], name: str) -> _Builder:
     return build
 
 
+def _fills(symbol: str | None, params: dict[str, Any]) -> ChannelSpec[Any]:
+    _no_symbol("fills", symbol)
+    _take("fills", params, ("since",))
+    return Fills(since=params.get("since"))
+
+
 def _orderbook(name: str, fixed_depth: int | None = None) -> _Builder:
     def build(symbol: str | None, params: dict[str, Any]) -> ChannelSpec[Any]:
         if fixed_depth is not None:
@@ -459,6 +500,7 @@ FRIENDLY_NAMES: tuple[str, ...] = (
     "positions",
     "balance",
     "tpsl",
+    "fills",
 )
 
 _BUILDERS: dict[str, _Builder] = {
@@ -485,6 +527,8 @@ _BUILDERS: dict[str, _Builder] = {
     "balances": _private(Balance, "balance"),
     "account": _private(Balance, "balance"),
     "tpsl": _private(TpSl, "tpsl"),
+    "fills": _fills,
+    "fill": _fills,
     "tp_sl": _private(TpSl, "tpsl"),
 }
 # Wire names are accepted too ("depth_book5", "mark_kline_1h" ...).
@@ -511,7 +555,7 @@ class Subscription:
     ``kline`` (params ``interval``, default ``"1min"``, ``price_type``, ``"market"`` or
     ``"mark"``, and ``closed_only``), ``markprice`` (alias ``price``), ``tickers``, and the
     private ``orders``, ``positions``, ``balance`` (param ``snapshot``, default True),
-    ``tpsl`` (no symbol). Wire names work as well.
+    ``tpsl``, ``fills`` (param ``since``) (no symbol). Wire names work as well.
     """
 
     __slots__ = ("_spec", "channel", "params", "symbol")
@@ -566,7 +610,7 @@ def resolve_spec(obj: object) -> ChannelSpec[Any]:
         return obj.resolve()
     raise ConfigurationError(
         f"expected a channel spec (Ticker, OrderBook, Trades, Kline, MarkPrice, Tickers, "
-        f"Orders, Positions, Balance, TpSl) or a Subscription (got {obj!r})"
+        f"Orders, Positions, Balance, TpSl, Fills) or a Subscription (got {obj!r})"
     )
 
 

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -309,6 +309,9 @@ class AccountLedger:
         self._closed: OrderedDict[str, Position] = OrderedDict()
         self._balances: dict[str, AccountBalance] = {}
         self._touched: dict[Key, int] = {}
+        #: Called as ``observer(previous, order)`` for every order change admitted for
+        #: delivery (``previous``: the state consumers had, or None); not for the baseline.
+        self.order_observers: list[Callable[[Order | None, Order], None]] = []
 
     def __repr__(self) -> str:
         return (
@@ -378,14 +381,15 @@ class AccountLedger:
 
     # -- admitting -----------------------------------------------------------------------
 
-    def admit(self, value: object) -> bool:
+    def admit(self, value: object, *, baseline: bool = False) -> bool:
         """Record a value about to be delivered; False if consumers already have it (a
-        repeat, or an older state than theirs): then do not deliver it.
+        repeat, or an older state than theirs): then do not deliver it. ``baseline``:
+        recorded without delivering it (order observers are not told).
 
         Values of other types (TP/SL orders, market data) are always admitted.
         """
         if isinstance(value, Order):
-            return self._admit_order(value)
+            return self._admit_order(value, baseline)
         if isinstance(value, Position):
             return self._admit_position(value)
         if isinstance(value, AccountBalance):
@@ -396,7 +400,7 @@ class AccountLedger:
         self._generation += 1
         self._touched[key] = self._generation
 
-    def _admit_order(self, order: Order) -> bool:
+    def _admit_order(self, order: Order, baseline: bool = False) -> bool:
         oid = order.order_id
         old = self._open.get(oid) or self._finished.get(oid)
         if old is not None and not order_is_newer(order, old):
@@ -412,6 +416,9 @@ class AccountLedger:
             self._finished.pop(oid, None)
             self._open[oid] = order
         self._touch(("order", oid))
+        if not baseline:
+            for observer in self.order_observers:
+                observer(old, order)
         return True
 
     def _admit_position(self, position: Position) -> bool:
@@ -583,7 +590,7 @@ class AccountLedger:
         pairs to deliver now, in order (orders, positions, balances). ``fetched_ms``: Unix
         ms at which its fetching started (the next one lists finished orders from then)."""
         for value in plan.baseline:
-            self.admit(value)
+            self.admit(value, baseline=True)
         self.primed = True
         if fetched_ms is not None:
             self.synced_ms = fetched_ms

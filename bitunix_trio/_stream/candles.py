@@ -17,7 +17,8 @@ candles that could not be recovered.
 
 :func:`open_channel` makes the channel of a subscription: a :class:`CandleChannel` for
 klines, an account channel that starts with a snapshot for ``Orders()``, ``Positions()``
-and ``Balance()`` (see ``account``), a plain
+and ``Balance()`` (see ``account``), a fill channel for ``Fills()`` (see ``fills``), a
+plain
 :class:`~bitunix_trio._stream.channel.SubscriptionChannel` otherwise. A
 conflating candle channel conflates running values only: a closed candle is never
 replaced (up to the stream's ``buffer_size`` of them, then ConsumerTooSlow).
@@ -31,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from bitunix_trio._core.candles import CandleTracker, aggregate_candles, next_bucket_start
-from bitunix_trio._core.channels import AccountSpec, ChannelSpec, Kline
+from bitunix_trio._core.channels import AccountSpec, ChannelSpec, Fills, Kline
 from bitunix_trio._core.errors import BitunixError
 from bitunix_trio._core.models import KlineUpdate
 from bitunix_trio._core.wire import ms_to_datetime
 
 from .channel import Overflow, SubscriptionChannel
 from .errors import ConsumerTooSlow
+from .fills import FillFeed
 
 if TYPE_CHECKING:
     from bitunix_trio._core.events import Key
@@ -258,6 +260,14 @@ def open_channel(
     stream: BitunixStream, spec: ChannelSpec[Any], buffer: int, overflow: Overflow
 ) -> SubscriptionChannel[Any]:
     """The channel of a new subscription to ``spec`` on ``stream``."""
+    if isinstance(spec, Fills):
+        feed = stream._fills
+        if feed is None:
+            fallback = stream._fallback
+            assert fallback is not None
+            assert fallback.reconciler is not None
+            feed = stream._fills = FillFeed(stream, fallback.ledger, fallback.reconciler.clock)
+        return feed.open_channel(spec, buffer, overflow)
     if isinstance(spec, AccountSpec):
         fallback = stream._fallback
         assert fallback is not None

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bitunix_trio._core.channels import ChannelSpec, Kline, Subscription
+from bitunix_trio._core.channels import ChannelSpec, Fills, Kline, Subscription
 from bitunix_trio._core.config import check_buffer_size
 from bitunix_trio._core.enums import DataSource
 from bitunix_trio._core.errors import ConfigurationError
@@ -171,6 +171,12 @@ def check_merged_specs(specs: object) -> list[object]:
     items = list(specs)
     if not items:
         raise ConfigurationError("subscribe_merged needs at least one channel spec")
+    for item in items:
+        spec = item.resolve() if isinstance(item, Subscription) else item
+        if isinstance(spec, Fills):
+            raise ConfigurationError(
+                "Fills() cannot be merged: subscribe to it with stream.subscribe(bt.Fills())"
+            )
     return items
 
 

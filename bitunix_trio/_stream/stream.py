@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from bitunix_trio._rest.client import BitunixRestClient
 
     from .candles import CandleFeed
+    from .fills import FillFeed
 
 __all__ = [
     "BitunixStream",
@@ -159,6 +160,8 @@ class BitunixStream:
         self._retired_hooks: list[Callable[[ConnectionSlot], None]] = []
         #: Closed candles of the kline subscriptions (made on the first one).
         self._candles: CandleFeed | None = None
+        #: Fills of the Fills() subscriptions (made on the first one).
+        self._fills: FillFeed | None = None
 
     def __repr__(self) -> str:
         return f"<BitunixStream {self._state.name} {len(self._routes)} keys>"
