@@ -35,7 +35,7 @@ import random
 import sys
 import time
 import types
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -179,10 +179,19 @@ class _Checker:
         self.delivered: Counter[OrderState] = Counter()
         self.last: dict[str, bt.Order] = {}
         self.states: dict[str | None, S] = {}
+        self.fill_ids: set[str] = set()
+        self.filled: defaultdict[str, Decimal] = defaultdict(Decimal)
 
     def problem(self, text: str) -> None:
         if len(self.report.problems) < 20:
             self.report.problems.append(f"t={trio.current_time():.1f}: {text}")
+
+    async def fills(self, channel: trio.abc.ReceiveChannel[bt.Fill]) -> None:
+        async for fill in channel:
+            if fill.fill_id in self.fill_ids:
+                self.problem(f"fill {fill.fill_id} delivered twice")
+            self.fill_ids.add(fill.fill_id)
+            self.filled[fill.order_id] += fill.qty
 
     async def orders(self, channel: trio.abc.ReceiveChannel[bt.Order]) -> None:
         async for order in channel:
@@ -381,6 +390,7 @@ async def run_soak(
             stream.subscribe(bt.Orders(), buffer=100_000) as orders,
             stream.subscribe(bt.Positions(), buffer=100_000) as positions,
             stream.subscribe(bt.Balance(), buffer=100_000) as balances,
+            stream.subscribe(bt.Fills(), buffer=100_000) as fills,
             stream.state_events(buffer=100_000) as changes,
             trio.open_nursery() as nursery,
         ):
@@ -388,6 +398,7 @@ async def run_soak(
             nursery.start_soon(checker.orders, orders)
             nursery.start_soon(checker.account, positions)
             nursery.start_soon(checker.account, balances)
+            nursery.start_soon(checker.fills, fills)
             nursery.start_soon(checker.states_of, changes)
             bot = _Bot(stream, rng)
             nursery.start_soon(bot.run)
@@ -485,6 +496,11 @@ def _check_exchange(sim: SimulatedExchange, key: str, start_ms: int, checker: _C
         report.orders_checked += 1
         if order.filled_qty > 0:
             report.fills_checked += 1
+            if checker.filled[order.order_id] != order.filled_qty:  # each fill once
+                checker.problem(
+                    f"fills of {order.order_id}: {checker.filled[order.order_id]} delivered, "
+                    f"{order.filled_qty} filled"
+                )
         state = (order.order_id, order.status, order.filled_qty)
         if checker.delivered[state] == 0:
             report.lost.append(state)
