@@ -30,7 +30,8 @@ from bitunix_trio._core.channels import (
     Trades,
 )
 from bitunix_trio._core.errors import ConfigurationError, ExchangeError
-from bitunix_trio._core.ledger import AccountLedger, Key
+from bitunix_trio._core.frames import Key
+from bitunix_trio._core.ledger import AccountLedger
 from bitunix_trio._core.models import (
     AccountBalance,
     DataSource,

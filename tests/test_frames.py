@@ -14,6 +14,7 @@ from bitunix_trio._core.frames import (
     MAX_KEPT_TEXT,
     ErrorFrame,
     Greeting,
+    Key,
     LoginReply,
     Malformed,
     PingRequest,
@@ -38,6 +39,8 @@ from bitunix_trio._core.frames import (
     encode_subscribe_refused,
     encode_unsubscribe,
     encode_unsubscribe_reply,
+    item_key,
+    push_key,
 )
 from bitunix_trio._core.models import (
     KLINE_INTERVALS,
@@ -198,6 +201,12 @@ def test_every_kline_channel_decodes() -> None:
 # --- routing ----------------------------------------------------------------------------------
 
 
+def routes(push: Push) -> list[tuple[Key, object]]:
+    """``(routing key, item)`` for each item, as the reader routes them."""
+    key = push_key(push.channel, push.symbol)
+    return [(item_key(push.channel, item) if key is None else key, item) for item in push.items]
+
+
 def test_routes_public_private_and_tickers() -> None:
     by_name = {c.name: c.frame for c in SERVER_CASES}
     book = by_name["depth_book15"]
@@ -208,12 +217,13 @@ def test_routes_public_private_and_tickers() -> None:
     assert isinstance(order, Push)
     assert isinstance(trades, Push)
     assert isinstance(no_symbol, Push)
-    assert [k for k, _ in book.routes()] == [("depth_book15", "BTCUSDT")]
-    assert [k for k, _ in order.routes()] == [("order", None), ("order", None)]
+    assert [k for k, _ in routes(book)] == [("depth_book15", "BTCUSDT")]
+    assert [k for k, _ in routes(order)] == [("order", None), ("order", None)]
     assert order.private
     assert not book.private
-    assert [k for k, _ in trades.routes()] == [("trade", "BTCUSDT")] * 2
-    assert [k for k, _ in no_symbol.routes()] == [("depth_book15", None)]
+    assert [k for k, _ in routes(trades)] == [("trade", "BTCUSDT")] * 2
+    # No symbol in the envelope nor in the book: a key no subscription has.
+    assert [k for k, _ in routes(no_symbol)] == [("depth_book15", "")]
 
     entry = by_name["tickers as an array"]
     assert isinstance(entry, Push)
@@ -222,7 +232,7 @@ def test_routes_public_private_and_tickers() -> None:
     other = dataclasses.replace(summary, symbol="ETHUSDT")
     frame = decode(encode_frame(Push("tickers", None, 1, (summary, other))))
     assert isinstance(frame, Push)
-    assert [k for k, _ in frame.routes()] == [("tickers", "BTCUSDT"), ("tickers", "ETHUSDT")]
+    assert [k for k, _ in routes(frame)] == [("tickers", "BTCUSDT"), ("tickers", "ETHUSDT")]
 
 
 def test_ticker_trusts_data_symbol_but_routes_by_envelope() -> None:
@@ -233,7 +243,7 @@ def test_ticker_trusts_data_symbol_but_routes_by_envelope() -> None:
     )
     frame = decode(text)
     assert isinstance(frame, Push)
-    ((key, item),) = frame.routes()
+    ((key, item),) = routes(frame)
     assert key == ("ticker", "BNBUSDT")
     assert getattr(item, "symbol", None) == "BTCUSDT"
 

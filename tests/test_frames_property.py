@@ -26,6 +26,8 @@ from bitunix_trio._core.frames import (
     decode_client,
     encode_client_frame,
     encode_frame,
+    item_key,
+    push_key,
 )
 from bitunix_trio._core.models import OrderBookUpdate
 from bitunix_trio._core.wire_fast import ENVELOPE, FAST_PARSERS
@@ -105,8 +107,9 @@ def _check_server(frame: ServerFrame) -> None:
     again = decode(encode_frame(frame))
     assert again == frame
     if isinstance(frame, Push):
-        for key, _item in frame.routes():
-            assert key[0] == frame.channel
+        key = push_key(frame.channel, frame.symbol)
+        for item in frame.items:
+            assert (key or item_key(frame.channel, item))[0] == frame.channel
 
 
 def _check_client(frame: ClientFrame) -> None:

@@ -14,7 +14,6 @@ from bitunix_trio._core.events import (
     BadFrame,
     ConnectionDead,
     ConnectionState,
-    Key,
     KeyStatus,
     LoginFailed,
     StateChanged,
@@ -22,6 +21,7 @@ from bitunix_trio._core.events import (
     SubscriptionRefused,
     SubscriptionStale,
 )
+from bitunix_trio._core.frames import Key
 from bitunix_trio._core.protocol import ConnectionProtocol
 
 S = ConnectionState

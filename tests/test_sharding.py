@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bitunix_trio._core.events import Key
+from bitunix_trio._core.frames import Key
 from bitunix_trio._core.sharding import MAX_SUBSCRIPTIONS_PER_CONNECTION, ShardPlanner
 
 

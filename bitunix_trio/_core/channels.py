@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from .errors import ConfigurationError
 from .fills import Fill, FillCursor
+from .frames import Key
 from .models import (
     KLINE_INTERVALS,
     AccountBalance,
@@ -158,7 +159,7 @@ class ChannelSpec(Generic[T_co]):
         return not self.conflate
 
     @property
-    def key(self) -> tuple[str, str | None]:
+    def key(self) -> Key:
         """The routing key ``(wire_channel, symbol)`` used by the protocol layer."""
         return (self.wire_channel, self.symbol)
 

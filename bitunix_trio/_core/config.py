@@ -49,19 +49,27 @@ MAX_HEARTBEAT_INTERVAL = 45.0
 DEFAULT_BUFFER_SIZE = 256
 
 
-def _check_seconds(owner: str, name: str, value: object, *, allow_zero: bool = False) -> float:
-    """Return ``value`` as a float if it is a finite positive number of seconds."""
+def check_seconds(value: object, name: str, *, zero: bool = False) -> float:
+    """``value`` as a float if it is a finite positive number of seconds (zero too with
+    ``zero``): the one check of every duration the library takes (the connection policies,
+    the stream's, the fallback's and the REST client's options).
+
+    Raises :class:`~bitunix_trio.ConfigurationError` naming ``name`` otherwise.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(
-            f"{owner}.{name} must be a number of seconds, got {type(value).__name__}"
-        )
+        raise ConfigurationError(f"{name} must be a number of seconds, got {type(value).__name__}")
     number = float(value)
     if not math.isfinite(number):
-        raise ConfigurationError(f"{owner}.{name} must be finite, got {number!r}")
-    if number < 0 or (number == 0 and not allow_zero):
-        bound = "zero or positive" if allow_zero else "positive"
-        raise ConfigurationError(f"{owner}.{name} must be {bound}, got {number!r}")
+        raise ConfigurationError(f"{name} must be finite, got {number!r}")
+    if number < 0 or (number == 0 and not zero):
+        bound = "zero or positive" if zero else "positive"
+        raise ConfigurationError(f"{name} must be {bound}, got {number!r}")
     return number
+
+
+def check_optional_seconds(value: object, name: str, *, zero: bool = False) -> float | None:
+    """Like :func:`check_seconds`, with None allowed (and returned)."""
+    return None if value is None else check_seconds(value, name, zero=zero)
 
 
 def check_buffer_size(size: object, *, name: str = "buffer") -> int:
@@ -120,8 +128,8 @@ class ReconnectPolicy:
 
     def __post_init__(self) -> None:
         owner = "ReconnectPolicy"
-        initial = _check_seconds(owner, "initial_delay", self.initial_delay)
-        cap = _check_seconds(owner, "max_delay", self.max_delay)
+        initial = check_seconds(self.initial_delay, f"{owner}.initial_delay")
+        cap = check_seconds(self.max_delay, f"{owner}.max_delay")
         if cap < initial:
             raise ConfigurationError(
                 f"ReconnectPolicy.max_delay ({cap!r}) must be at least initial_delay ({initial!r})"
@@ -135,7 +143,7 @@ class ReconnectPolicy:
             raise ConfigurationError(
                 f"ReconnectPolicy.factor must be a finite number >= 1, got {factor!r}"
             )
-        _check_seconds(owner, "stable_after", self.stable_after, allow_zero=True)
+        check_seconds(self.stable_after, f"{owner}.stable_after", zero=True)
         attempts = self.max_attempts
         if attempts is not None:
             if isinstance(attempts, bool) or not isinstance(attempts, int):
@@ -147,7 +155,7 @@ class ReconnectPolicy:
                 raise ConfigurationError(
                     f"ReconnectPolicy.max_attempts must be at least 1 (or None), got {attempts}"
                 )
-        _check_seconds(owner, "connect_timeout", self.connect_timeout)
+        check_seconds(self.connect_timeout, f"{owner}.connect_timeout")
         retries = self.relogin_retries
         if isinstance(retries, bool) or not isinstance(retries, int):
             raise ConfigurationError(
@@ -190,9 +198,9 @@ class HeartbeatConfig:
 
     def __post_init__(self) -> None:
         owner = "HeartbeatConfig"
-        interval = _check_seconds(owner, "interval", self.interval)
-        timeout = _check_seconds(owner, "timeout", self.timeout)
-        _check_seconds(owner, "stale_after", self.stale_after)
+        interval = check_seconds(self.interval, f"{owner}.interval")
+        timeout = check_seconds(self.timeout, f"{owner}.timeout")
+        check_seconds(self.stale_after, f"{owner}.stale_after")
         if interval > MAX_HEARTBEAT_INTERVAL:
             raise ConfigurationError(
                 f"HeartbeatConfig.interval must be at most {MAX_HEARTBEAT_INTERVAL:g} s "

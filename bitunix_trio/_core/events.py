@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .frames import Malformed, Unknown
+from .frames import Key, Malformed, Unknown
 
 __all__ = [
     "BadFrame",
@@ -17,7 +17,6 @@ __all__ = [
     "ConnectionState",
     "Event",
     "ExchangeMessage",
-    "Key",
     "KeyStatus",
     "LoginFailed",
     "StateChanged",
@@ -25,9 +24,6 @@ __all__ = [
     "SubscriptionRefused",
     "SubscriptionStale",
 ]
-
-#: A subscription key: ``(wire_channel, symbol)`` (symbol None for private channels).
-Key = tuple[str, str | None]
 
 
 class ConnectionState(enum.Enum):

@@ -11,9 +11,11 @@ malformed. The ``encode_*`` functions produce compact JSON in the exact shapes o
 protocol. The server side (:func:`decode_client` and the server encoders) is here too, so that
 the simulated exchange speaks the same protocol from the same code.
 
-Routing: a :class:`Push` carries one value per item (a trade push several); the routing key of
-an item is ``(channel, symbol)`` for public channels, ``(channel, None)`` for the private
-ones; :meth:`Push.routes` gives ``(key, item)`` pairs.
+Routing: a :class:`Push` carries one value per item (a trade push several). Its routing
+key (:data:`Key`) is derived here and nowhere else: :func:`push_key` gives the key of every
+item of a push, ``(channel, None)`` on the private channels and ``(channel, symbol)`` on
+the others, or None when each item carries its own (``tickers``, or a push without a
+symbol), which :func:`item_key` gives: ``(channel, item.symbol)``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ __all__ = [
     "encode_subscribe_refused",
     "encode_unsubscribe",
     "encode_unsubscribe_reply",
+    "item_key",
+    "push_key",
 ]
 
 #: A subscription's routing key: ``(wire_channel, symbol)`` (symbol None for private channels).
@@ -179,20 +183,26 @@ class Push:
         """True for the private (account) channels."""
         return self.channel in PRIVATE_CHANNELS
 
-    def routes(self) -> list[tuple[Key, Item]]:
-        """``(routing key, item)`` for each item: ``(channel, None)`` on private channels,
-        ``(channel, item.symbol)`` on ``tickers``, ``(channel, symbol)`` otherwise."""
-        channel = self.channel
-        if channel in PRIVATE_CHANNELS:
-            key: Key = (channel, None)
-            return [(key, item) for item in self.items]
-        if channel == "tickers" or self.symbol is None:
-            return [((channel, getattr(item, "symbol", None) or None), item) for item in self.items]
-        key = (channel, self.symbol)
-        return [(key, item) for item in self.items]
-
 
 fast_init(Push)
+
+
+def push_key(channel: str, symbol: str | None) -> Key | None:
+    """The routing key of every item of a push on ``channel`` whose envelope names
+    ``symbol``: ``(channel, None)`` on the private channels, ``(channel, symbol)`` on the
+    others; None when each item carries its own (``tickers``, or no symbol): see
+    :func:`item_key`."""
+    if channel in PRIVATE_CHANNELS:
+        return (channel, None)
+    if symbol is not None and channel != "tickers":
+        return (channel, symbol)
+    return None
+
+
+def item_key(channel: str, item: object) -> Key:
+    """The routing key of one item of a push whose :func:`push_key` is None:
+    ``(channel, item.symbol)``."""
+    return (channel, getattr(item, "symbol", None))
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from .frames import Key
 from .models import (
     AccountBalance,
     DataSource,
@@ -86,7 +87,6 @@ __all__ = [
     "POSITIONS_KEY",
     "TPSL_KEY",
     "AccountLedger",
-    "Key",
     "Reconciliation",
     "is_final",
     "order_is_newer",
@@ -94,7 +94,6 @@ __all__ = [
     "routing_key",
 ]
 
-Key = tuple[str, str | None]
 AccountValue = Order | Position | AccountBalance
 
 #: Routing keys of the private channels (the symbol part is always None).

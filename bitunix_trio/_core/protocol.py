@@ -74,7 +74,6 @@ from .events import (
     ConnectionState,
     Event,
     ExchangeMessage,
-    Key,
     KeyStatus,
     LoginFailed,
     StateChanged,
@@ -83,9 +82,9 @@ from .events import (
     SubscriptionStale,
 )
 from .frames import (
-    PRIVATE_CHANNELS,
     ErrorFrame,
     Greeting,
+    Key,
     LoginReply,
     Malformed,
     Pong,
@@ -99,6 +98,8 @@ from .frames import (
     encode_ping,
     encode_subscribe,
     encode_unsubscribe,
+    item_key,
+    push_key,
 )
 
 __all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState"]
@@ -379,17 +380,16 @@ class ConnectionProtocol:
 
     def _push(self, push: Push, now: float) -> Sequence[Event]:
         channel = push.channel
-        if channel in PRIVATE_CHANNELS:
-            return self.push_received((channel, None), now)
-        if push.symbol is not None and channel != "tickers":
-            return self.push_received((channel, push.symbol), now)
+        key = push_key(channel, push.symbol)
+        if key is not None:
+            return self.push_received(key, now)
         # tickers (or a push without a symbol): one key per item
         self.messages_received += 1
         self.pushes_received += 1
         self.last_message_at = self._last_push = now
         events: list[Event] = []
-        for key in {(channel, getattr(item, "symbol", None)) for item in push.items}:
-            events.extend(self._seen(key, now))
+        for each in {item_key(channel, item) for item in push.items}:
+            events.extend(self._seen(each, now))
         if self._stale_waiting:
             events.extend(self._check_stale(now))
         return events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from .events import Key
+from .frames import Key
 
 __all__ = ["MAX_SUBSCRIPTIONS_PER_CONNECTION", "ShardPlanner"]
 

@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from bitunix_trio._core.channels import ChannelSpec
+from bitunix_trio._core.config import check_optional_seconds, check_seconds
 from bitunix_trio._core.errors import BitunixError, ConfigurationError
-from bitunix_trio._core.events import ConnectionState, Key
+from bitunix_trio._core.events import ConnectionState
+from bitunix_trio._core.frames import Key
 from bitunix_trio._core.ledger import AccountLedger
 from bitunix_trio._core.models import AccountBalance, Order, Position
 from bitunix_trio._stream.account import AccountSnapshots
@@ -50,18 +52,6 @@ __all__ = ["StreamFallback", "check_fallback_options"]
 _BOOK_CHANNELS = frozenset({"depth_book1", "depth_book5", "depth_book15", "depth_books"})
 
 
-def _seconds(
-    value: object, name: str, *, optional: bool = True, zero: bool = False
-) -> float | None:
-    if value is None and optional:
-        return None
-    low = 0 if zero else 1e-9
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value < 1e9:
-        allowed = "a positive number of seconds" + (" or None" if optional else "")
-        raise ConfigurationError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
-
-
 def check_fallback_options(
     fallback_grace: object,
     poll_interval: object,
@@ -69,13 +59,11 @@ def check_fallback_options(
     reconcile_quiet_after: object,
 ) -> tuple[float | None, float, float | None, float | None]:
     """Validate the stream's fallback arguments (:class:`ConfigurationError` if wrong)."""
-    poll = _seconds(poll_interval, "poll_interval", optional=False)
-    assert poll is not None
     return (
-        _seconds(fallback_grace, "fallback_grace", zero=True),
-        poll,
-        _seconds(reconcile_interval, "reconcile_interval"),
-        _seconds(reconcile_quiet_after, "reconcile_quiet_after"),
+        check_optional_seconds(fallback_grace, "fallback_grace", zero=True),
+        check_seconds(poll_interval, "poll_interval"),
+        check_optional_seconds(reconcile_interval, "reconcile_interval"),
+        check_optional_seconds(reconcile_quiet_after, "reconcile_quiet_after"),
     )
 
 

@@ -9,7 +9,6 @@ no public trades endpoint): that is reported once per subscription.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, NoReturn, Protocol
 
@@ -25,6 +24,7 @@ from bitunix_trio._core.channels import (
     Tickers,
     Trades,
 )
+from bitunix_trio._core.config import check_seconds
 from bitunix_trio._core.errors import (
     AuthenticationError,
     BitunixError,
@@ -283,8 +283,7 @@ async def poll_market(
     ``on_error(exc)`` is told when rounds start failing, ``on_error(None)`` when they work
     again.
     """
-    if not interval > 0 or not math.isfinite(interval):
-        raise ConfigurationError(f"interval must be a positive number, got {interval!r}")
+    check_seconds(interval, "interval")
     pace = RateLimiter(max_rate) if max_rate is not None else None
     poller = _Poller(rest, deliver, on_unavailable, pace)
     failures = 0

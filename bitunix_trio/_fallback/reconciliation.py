@@ -19,7 +19,8 @@ from typing import NoReturn, Protocol
 import trio
 
 from bitunix_trio._core.backoff import DEFAULT_MAX_BACKOFF, exponential_delay
-from bitunix_trio._core.errors import BitunixError, ConfigurationError, ExchangeError
+from bitunix_trio._core.config import check_optional_seconds
+from bitunix_trio._core.errors import BitunixError, ExchangeError
 from bitunix_trio._core.frames import Deliver
 from bitunix_trio._core.ledger import AccountLedger, AccountValue
 from bitunix_trio._core.log import logger
@@ -178,9 +179,8 @@ class Reconciler:
         retry_delay: float = 1.0,
         max_retry_delay: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
-        for name, value in (("interval", interval), ("quiet_after", quiet_after)):
-            if value is not None and (not value > 0 or not math.isfinite(value)):
-                raise ConfigurationError(f"{name} must be a positive number or None")
+        check_optional_seconds(interval, "interval")
+        check_optional_seconds(quiet_after, "quiet_after")
         self.rest = rest
         self.ledger = ledger
         self.deliver = deliver

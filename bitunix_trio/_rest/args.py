@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
+from bitunix_trio._core.config import check_optional_seconds, check_seconds
 from bitunix_trio._core.credentials import Credentials
 from bitunix_trio._core.errors import ConfigurationError
 from bitunix_trio._core.models import (
@@ -354,12 +355,8 @@ def check_client_options(
         )
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-    for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ConfigurationError(f"{name} must be a positive number of seconds or None")
+    check_optional_seconds(timeout, "timeout")
+    check_optional_seconds(connect_timeout, "connect_timeout")
     check_int("max_retries", max_retries, low=0)
-    for name, value in (("retry_delay", retry_delay), ("max_retry_delay", max_retry_delay)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ConfigurationError(f"{name} must be a number of seconds >= 0")
+    check_seconds(retry_delay, "retry_delay", zero=True)
+    check_seconds(max_retry_delay, "max_retry_delay", zero=True)

@@ -42,7 +42,7 @@ from .errors import ConsumerTooSlow
 from .fills import FillFeed
 
 if TYPE_CHECKING:
-    from bitunix_trio._core.events import Key
+    from bitunix_trio._core.frames import Key
     from bitunix_trio._rest.client import BitunixRestClient
 
     from .connection import ConnectionSlot

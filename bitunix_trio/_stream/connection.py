@@ -45,14 +45,20 @@ from bitunix_trio._core.events import (
     ConnectionState,
     Event,
     ExchangeMessage,
-    Key,
     LoginFailed,
     StateChanged,
     SubscribeAccepted,
     SubscriptionRefused,
     SubscriptionStale,
 )
-from bitunix_trio._core.frames import PRIVATE_CHANNELS, Push, decode
+from bitunix_trio._core.frames import (
+    PRIVATE_CHANNELS,
+    Key,
+    Push,
+    decode,
+    item_key,
+    push_key,
+)
 from bitunix_trio._core.log import logger
 from bitunix_trio._core.protocol import ConnectionProtocol
 from bitunix_trio._core.text import printable
@@ -342,23 +348,20 @@ class ConnectionSlot:
             frame = decode(text)
             if type(frame) is Push:
                 channel = frame.channel
-                symbol = frame.symbol
                 items: Sequence[Any] = frame.items
-                if channel in private_channels:
-                    key: Key = (channel, None)
-                    admit = self.stream._admit_private
-                    if admit is not None:
-                        items = admit(items, now)
-                elif symbol is not None and channel != "tickers":
-                    key = (channel, symbol)
-                else:
-                    for item in frame.items:
-                        for sink in routes.get((channel, getattr(item, "symbol", None)), ()):
+                key = push_key(channel, frame.symbol)
+                if key is None:
+                    for item in items:
+                        for sink in routes.get(item_key(channel, item), ()):
                             sink.deliver(item, now)
                     events = receive_frame(frame, now)
                     if events:
                         handle(events)
                     continue
+                if channel in private_channels:
+                    admit = self.stream._admit_private
+                    if admit is not None:
+                        items = admit(items, now)
                 events = push_received(key, now)
                 sinks = routes.get(key)
                 if sinks:

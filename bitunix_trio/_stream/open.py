@@ -36,6 +36,7 @@ from bitunix_trio._core.config import (
     HeartbeatConfig,
     ReconnectPolicy,
     check_buffer_size,
+    check_seconds,
     check_ssl_context,
     check_transport_url,
 )
@@ -66,12 +67,6 @@ DEFAULT_FALLBACK_GRACE = 5.0
 
 def _caused_by(error: BaseException | None, cause: BaseException) -> bool:
     return isinstance(error, SubscriptionLost) and error.__cause__ is cause
-
-
-def _check_seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
 
 
 def _network_connector(connector: object) -> NetworkConnector | None:
@@ -171,7 +166,7 @@ async def open_bitunix_stream(
     if not isinstance(heartbeat, HeartbeatConfig):
         raise ConfigurationError("heartbeat must be a HeartbeatConfig")
     buffer_size = check_buffer_size(buffer_size, name="buffer_size")
-    close_timeout = _check_seconds(close_timeout, "close_timeout")
+    close_timeout = check_seconds(close_timeout, "close_timeout")
     from bitunix_trio._fallback.fallback import StreamFallback, check_fallback_options
 
     grace, poll, every, quiet = check_fallback_options(

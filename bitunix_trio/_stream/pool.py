@@ -32,7 +32,7 @@ import trio
 from bitunix_trio._core.config import HeartbeatConfig, ReconnectPolicy
 from bitunix_trio._core.credentials import Credentials
 from bitunix_trio._core.errors import AuthenticationError
-from bitunix_trio._core.events import Key
+from bitunix_trio._core.frames import Key
 from bitunix_trio._core.log import logger
 from bitunix_trio._core.protocol import ConnectionProtocol
 from bitunix_trio._core.sharding import ShardPlanner

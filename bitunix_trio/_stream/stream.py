@@ -38,7 +38,8 @@ from bitunix_trio._core.channels import AccountSpec, ChannelSpec, Subscription, 
 from bitunix_trio._core.config import HeartbeatConfig, ReconnectPolicy, check_buffer_size
 from bitunix_trio._core.credentials import Credentials
 from bitunix_trio._core.errors import ConfigurationError, SubscriptionRejected
-from bitunix_trio._core.events import ConnectionState, Key, StateChanged
+from bitunix_trio._core.events import ConnectionState, StateChanged
+from bitunix_trio._core.frames import Key
 from bitunix_trio._core.log import logger
 
 from .account import AccountSubscribeContext
