@@ -284,6 +284,31 @@ async def test_trades_unavailable_after_the_reconciliation_come_when_rest_is_bac
     ]
 
 
+async def test_an_order_that_filled_before_the_stream_started_counts_only_later_fills(
+    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+) -> None:
+    order_id = place(memory_sim, "BTCUSDT", "BUY", "900", "0.05")
+    memory_sim.fill_order(order_id, D("0.01"), D("900"))
+    await trio.sleep(120.0)  # (more than the minute of clock skew allowed)
+    memory_sim.rest_down()  # the ledger learns of the order from its next push
+    got = Fills()
+    async with (
+        open_stream(memory_sim) as stream,
+        stream.subscribe(bt.Fills()) as fills,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(got.collect, fills)
+        memory_sim.fill_order(order_id, D("0.02"), D("899"))
+        await trio.sleep(10.0)
+        memory_sim.rest_down(False)
+        await got.wait_for(1)
+        await trio.sleep(60.0)
+        nursery.cancel_scope.cancel()
+    assert [(f.fill_id, f.qty, f.price) for f in got.items] == [
+        (f"{order_id}/0.03", D("0.02"), D(899))
+    ]
+
+
 async def test_a_restart_resumes_from_the_cursor(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -19,6 +19,9 @@ is a fill::
   extend the job instead of being delivered out of order. When REST fails, or its trade
   history lags behind the order, the job is retried with backoff (up to a minute apart):
   those fills come late, never guessed.
+* An order placed before the stream started that the ledger first hears of from a push
+  may have filled before: it is a recovery job too, and its trades more than the allowed
+  clock skew older than the stream's start are not this stream's fills.
 * ``Fills(since=cursor)`` starts a resume task for that channel: the account's trades
   since the cursor's watermark, then each of those orders' trades from the start (to know
   the cumulative quantities), retried with backoff until REST answers; a notice (a state
@@ -207,7 +210,7 @@ class FillFeed:
                 job.order = new
             else:
                 fill = None
-                if new.source is DataSource.WEBSOCKET:
+                if new.source is DataSource.WEBSOCKET and not self._before_start(old, new):
                     fill = fill_from_orders(old, new, base, self._paid_at(order_id, base))
                 if fill is None:
                     self._add_job(_Job(old, new, base))
@@ -216,6 +219,13 @@ class FillFeed:
                     self._emit([fill])
         if is_final(new) and order_id not in self._jobs:
             self._paid.pop(order_id, None)
+
+    def _before_start(self, old: Order | None, new: Order) -> bool:
+        """Whether ``new`` is an order placed before the stream started that the ledger
+        has not seen yet (it may have filled before: its trades tell what filled since)."""
+        start = self.ledger.start_ms
+        created = new.created_ms
+        return old is None and start is not None and created is not None and created < start
 
     def _paid_at(self, order_id: str, filled: Decimal) -> Decimal | None:
         if filled == 0:
@@ -294,6 +304,12 @@ class FillFeed:
             )
             return
         every = fills_from_trades(trades, job.order)
+        start = self.ledger.start_ms
+        if job.base == 0 and start is not None and self._before_start(job.old, job.order):
+            # Filled before the stream started (by more than the clock skew allowed: a
+            # fill is rather delivered once too many than lost): not this stream's.
+            early = start - self.skew_ms
+            job.base = max((f.cumulative for f in every if f.time_ms < early), default=_ZERO)
         fills = [f for f in every if job.base < f.cumulative <= job.order.filled_qty]
         if fills:
             reached = fills[-1].cumulative
