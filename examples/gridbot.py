@@ -31,9 +31,13 @@ any other, once. After a restart the bot rebuilds the grid from the open orders 
 order history: an edge whose order filled while the bot was stopped gets its next order,
 and that fill is counted.
 
-``use_websocket=True`` (the default) reads fills from the stream's private channel;
-``False`` polls REST (open orders and order history) every ``poll_interval`` seconds
-instead, for accounts or networks where the WebSocket is not an option.
+``use_websocket=True`` (the default) reads fills from ``bt.Fills()`` (each fill once,
+those made during a disconnect recovered over REST), cancelled orders from ``bt.Orders()``
+and the position from ``bt.Positions()``; ``since=`` resumes from the cursor of the last
+fill a previous run counted (``bot.cursor``). ``False`` polls REST (open orders, order
+history, position) every ``poll_interval`` seconds instead, deriving fills from the growth
+of each order's filled quantity, for accounts or networks where the WebSocket is not an
+option.
 
 What it shows (``out``, ``print`` by default): one line per fill, per connection change
 and per placement problem, each with the state: open grid orders, fills, the position (the
@@ -387,7 +391,8 @@ class GridFill:
 
 
 class FillLike(Protocol):
-    """What the bot reads from a fill (``bt.Fill`` or one derived from order updates)."""
+    """What the bot reads from a fill (a ``bt.Fill``, or one derived from REST order
+    states when polling)."""
 
     @property
     def order_id(self) -> str: ...
@@ -513,9 +518,12 @@ class GridBot:
     """A grid of limit orders that buys low and sells one grid higher, over and over.
 
     ``GridBot(stream, config)`` then ``await nursery.start(bot.run)`` (``run`` returns when
-    cancelled). ``use_websocket`` (default True) reads fills from the stream; False polls
-    REST every ``config.poll_interval`` seconds. ``out`` receives the lines it shows
-    (``print`` by default).
+    cancelled). ``use_websocket`` (default True) reads fills from the stream
+    (``bt.Fills()``); False polls REST every ``config.poll_interval`` seconds. ``since``
+    (WebSocket mode): the :attr:`cursor` a previous run stored; the fills made since are
+    counted, partial fills included (without it, a restart counts the orders that filled
+    completely while it was stopped). ``out`` receives the lines it shows (``print`` by
+    default).
 
     State, for display or tests: :attr:`orders` (the open grid orders by edge),
     :attr:`fills`, :attr:`position`, :attr:`average_price`, :attr:`realized_pnl`,
@@ -529,13 +537,22 @@ class GridBot:
         config: GridBotConfig,
         *,
         use_websocket: bool = True,
+        since: bt.FillCursor | None = None,
         out: Callable[[str], object] = print,
     ) -> None:
         if not isinstance(config, GridBotConfig):
             raise bt.ConfigurationError(f"config must be a GridBotConfig, got {config!r}")
+        if since is not None and not isinstance(since, bt.FillCursor):
+            raise bt.ConfigurationError(
+                f"since must be a bt.FillCursor (bt.FillCursor.parse(text)), got {since!r}"
+            )
         self.stream = stream
         self.config = config
         self.use_websocket = use_websocket
+        self.since = since
+        #: The cursor of the last fill counted (WebSocket mode): store ``str(bot.cursor)``
+        #: and pass ``since=bt.FillCursor.parse(text)`` to the next run.
+        self.cursor: bt.FillCursor | None = since
         self.out = out
         self.plan: GridPlan | None = None
         #: The grid order of each edge (placed, or waiting to be placed).
@@ -625,20 +642,24 @@ class GridBot:
                 nursery.start_soon(self._place_loop)
                 task_status.started()
                 await self._poll_loop()
-            # Subscribed before the grid is read, so that no fill falls in between.
+            # Subscribed before the grid is read, so that no fill falls in between. Fills
+            # come from Fills(); order updates tell the orders that end unfilled.
             async with (
-                self.stream.subscribe(bt.Orders()) as updates,
-                self.stream.subscribe(bt.Positions()) as positions,
+                self.stream.subscribe(bt.Fills(since=self.since)) as fills,
+                self.stream.subscribe(bt.Orders(snapshot=False)) as updates,
+                self.stream.subscribe(bt.Positions(snapshot=False)) as positions,
             ):
                 self.connection = f"WebSocket {self.stream.state.name}"
                 await self._start(bt.DataSource.RECOVERED)
+                nursery.start_soon(self._watch_orders, updates)
                 nursery.start_soon(self._watch_positions, positions)
                 nursery.start_soon(self._watch_connection)
                 nursery.start_soon(self._place_loop)
                 nursery.start_soon(self._sync_loop)
                 task_status.started()
-                async for update in updates:
-                    self._on_order(update)
+                async for fill in fills:
+                    if fill.symbol == self.config.symbol:
+                        self.on_fill(fill)
 
     async def _start(self, away_source: bt.DataSource) -> None:
         """Read the rules, the price, the position and the grid's orders; rebuild."""
@@ -670,6 +691,7 @@ class GridBot:
         if others:
             self.out(f"{others} open orders of another grid config are left alone")
         outside = not plan.lines[0] <= price <= plan.lines[-1]
+        resuming = self.use_websocket and self.since is not None
         away: list[tuple[GridOrder, bt.Order]] = []
         for edge in range(plan.edges):
             found = newest.get(edge)
@@ -689,16 +711,16 @@ class GridBot:
                 order.order_id,
                 order.filled_qty,
             )
+            if not resuming:  # else Fills(since=...) brings what was not counted
+                self._deriver.baseline(order)
             if order.status in _OPEN:
                 self.orders[edge] = grid_order
-                self._deriver.baseline(order)
             elif order.status is bt.OrderStatus.FILLED:
-                # Filled while the bot was stopped: count it, place what follows it.
-                self._deriver.baseline(order)
+                # Filled while the bot was stopped: place what follows it (and count it).
                 self._want(self._successor(grid_order))
-                away.append((grid_order, order))
+                if not resuming:
+                    away.append((grid_order, order))
             else:
-                self._deriver.baseline(order)
                 self.lost.append(grid_order)
                 self._want(self._fresh(edge, gen + 2 - gen % 2, price))  # a new round trip
         fresh = len(self._to_place)
@@ -754,9 +776,10 @@ class GridBot:
         parsed = self.plan.parse_client_id(update.client_id)
         if parsed is None:
             return
-        fill = self._deriver.update(update)
-        if fill is not None:
-            self.on_fill(fill)
+        if not self.use_websocket:  # with the WebSocket, fills come from Fills()
+            fill = self._deriver.update(update)
+            if fill is not None:
+                self.on_fill(fill)
         current = self.orders.get(parsed[0])
         if (
             update.status in _ENDED_UNFILLED
@@ -785,12 +808,13 @@ class GridBot:
         if parsed is None:
             return
         edge, gen, side = parsed
-        if not isinstance(fill, _DerivedFill):
-            total = _filled_of(fill.fill_id)
-            if total is not None:
-                if total <= self._deriver.known_filled(fill.order_id):
-                    return  # counted already
-                self._deriver.note_fill(fill.order_id, total, fill.price * fill.qty)
+        total = _filled_of(fill.fill_id)
+        if not isinstance(fill, _DerivedFill) and total is not None:
+            if total <= self._deriver.known_filled(fill.order_id):
+                return  # counted already
+            self._deriver.note_fill(fill.order_id, total, fill.price * fill.qty)
+        if isinstance(fill, bt.Fill):
+            self.cursor = fill.cursor
         current = self.orders.get(edge)
         if current is not None and current.client_id == fill.client_id:
             order = current
@@ -805,7 +829,7 @@ class GridBot:
                 fill.order_id,
             )
         order.order_id = order.order_id or fill.order_id
-        order.filled += fill.qty
+        order.filled = order.filled + fill.qty if total is None else total
         if order is current and order.filled >= order.qty:
             self._want(self._successor(order))
         self._book(order, fill, fill.source, while_away=False)
@@ -870,6 +894,10 @@ class GridBot:
             value += position.qty * (average or Decimal(0))
         self.position = qty
         self.average_price = value / abs(qty) if qty else None
+
+    async def _watch_orders(self, updates: trio.abc.ReceiveChannel[bt.Order]) -> None:
+        async for update in updates:
+            self._on_order(update)
 
     async def _watch_positions(self, positions: trio.abc.ReceiveChannel[bt.Position]) -> None:
         async for position in positions:

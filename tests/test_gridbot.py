@@ -409,6 +409,51 @@ async def test_partial_fills_count_and_the_next_order_waits_for_the_whole(
         assert bot.realized_pnl == 20
 
 
+async def test_a_restart_from_the_stored_cursor_counts_partial_fills_made_while_stopped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_simulated_exchange(seed=0, memory=True) as sim:
+        async with (
+            open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
+            running(sim, stream) as (bot, _out),
+        ):
+            sim.set_mid_price(SYMBOL, "2800")
+            await until(lambda: cid(4, 1, S) in bot_open(bot))
+            assert bot.cursor is not None
+            stored = str(bot.cursor)
+            sell = bot.orders[4].order_id
+            buy = bot.orders[3].order_id
+        assert sell is not None
+        assert buy is not None
+        # While no bot runs: the price falls through the buy on 2700, and 0.04 of the sell
+        # on 3100 fills (by hand).
+        sim.set_mid_price(SYMBOL, "2600")
+        sim.fill_order(sell, Decimal("0.04"))
+        await trio.sleep(5)
+        out = Out()
+        async with open_sim_stream(sim, seed=4, credentials=sim.credentials) as stream:
+            bot = gridbot.GridBot(stream, CONFIG, since=bt.FillCursor.parse(stored), out=out)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(bot.run)
+                await until(lambda: len(bot.fills) == 2 and cid(3, 1, S) in bot_open(bot))
+                assert bot.orders[4].client_id == cid(4, 1, S)  # still open, 0.06 to go
+                # Up to 3200: the new sell on 2900 and the rest of the sell on 3100 fill.
+                sim.set_mid_price(SYMBOL, "3200")
+                await until(lambda: {cid(3, 2, B), cid(4, 2, B)} <= bot_open(bot))
+                nursery.cancel_scope.cancel()
+        assert sorted((f.client_id, f.qty, f.realized_pnl) for f in bot.fills) == [
+            (cid(3, 0, B), Decimal("0.1"), Decimal(0)),
+            (cid(3, 1, S), Decimal("0.1"), Decimal(20)),
+            (cid(4, 1, S), Decimal("0.04"), Decimal(8)),  # 200 x 0.04
+            (cid(4, 1, S), Decimal("0.06"), Decimal(12)),
+        ]
+        assert {f.source for f in bot.fills[:2]} == {bt.DataSource.RECOVERED}
+        assert bot.realized_pnl == 40
+        assert bot.position == exchange_position(sim) == 0
+        assert bot.cursor is not None
+        assert str(bot.cursor) != stored
+
+
 async def test_orders_of_another_grid_are_left_alone(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
