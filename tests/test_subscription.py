@@ -8,6 +8,7 @@ import trio.testing
 
 from bitunix_trio._core.channels import OrderBook, Trades
 from bitunix_trio._stream.channel import (
+    BATCH_LIMIT,
     Overflow,
     SubscriptionChannel,
     SubscriptionStale,
@@ -223,3 +224,28 @@ async def test_receive_nowait_reports_how_the_channel_ended() -> None:
     ch.close()
     with pytest.raises(StreamClosed):
         ch.receive_nowait()
+
+
+async def test_a_consumer_behind_takes_what_piled_up_in_few_steps() -> None:
+    ch = channel(1000, Overflow.ERROR)
+    for i in range(300):
+        ch.deliver(i, 0.0)
+    steps = 0
+
+    async def other_task() -> None:
+        nonlocal steps
+        while True:
+            steps += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other_task)
+        await trio.lowlevel.checkpoint()
+        seen = []
+        for expected in range(300):
+            assert await ch.receive() == expected
+            seen.append(steps)
+        nursery.cancel_scope.cancel()
+    # Other tasks ran, but not once per value: BATCH_LIMIT values per turn.
+    turns = len(set(seen))
+    assert 300 // (BATCH_LIMIT + 1) <= turns <= 300 // BATCH_LIMIT + 1

@@ -80,6 +80,13 @@ __all__ = ["ConnectionSlot", "ConnectionStatistics"]
 
 _INF = float("inf")
 
+#: The most messages the reader handles in one step when the transport has them already.
+DRAIN_LIMIT = 64
+
+
+def _nothing() -> None:
+    """``receive_nowait`` of a connection that has none: nothing without waiting."""
+
 
 def _cancelled_now() -> bool:
     return trio.current_effective_deadline() == -_INF
@@ -334,50 +341,56 @@ class ConnectionSlot:
     async def _reader(self, ws: WebSocketConnection) -> None:
         # The hot path: one decode, one routing-key tuple and one dict lookup per frame, a
         # non-blocking deliver per value; protocol book-keeping only on the rare frames.
+        # Messages the transport has already received are handled in the same step (at
+        # most DRAIN_LIMIT, then the other tasks get their turn): one Trio checkpoint per
+        # burst rather than per message.
         proto = self.proto
         receive_frame = proto.receive_frame
         push_received = proto.push_received
         routes = self.stream._routes
         receive = ws.receive  # raises ConnectionLost when the socket ends
+        nowait: Callable[[], str | bytes | None] = getattr(ws, "receive_nowait", _nothing)
         current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
         handle = self._handle
         private_channels = PRIVATE_CHANNELS
         while True:
-            text = await receive()
-            now = current_time()
-            frame = decode(text)
-            if type(frame) is Push:
-                channel = frame.channel
-                items: Sequence[Any] = frame.items
-                key = push_key(channel, frame.symbol)
-                if key is None:
-                    for item in items:
-                        for sink in routes.get(item_key(channel, item), ()):
-                            sink.deliver(item, now)
+            text: str | bytes | None = await receive()
+            left = DRAIN_LIMIT
+            while text is not None:
+                now = current_time()
+                frame = decode(text)
+                if type(frame) is Push:
+                    channel = frame.channel
+                    items: Sequence[Any] = frame.items
+                    key = push_key(channel, frame.symbol)
+                    if key is None:
+                        for item in items:
+                            for sink in routes.get(item_key(channel, item), ()):
+                                sink.deliver(item, now)
+                        events = receive_frame(frame, now)
+                    else:
+                        if channel in private_channels:
+                            admit = self.stream._admit_private
+                            if admit is not None:
+                                items = admit(items, now)
+                        events = push_received(key, now)
+                        sinks = routes.get(key)
+                        if sinks:
+                            for item in items:
+                                for sink in sinks:
+                                    sink.deliver(item, now)
+                    if events:
+                        handle(events)
+                else:
                     events = receive_frame(frame, now)
                     if events:
                         handle(events)
-                    continue
-                if channel in private_channels:
-                    admit = self.stream._admit_private
-                    if admit is not None:
-                        items = admit(items, now)
-                events = push_received(key, now)
-                sinks = routes.get(key)
-                if sinks:
-                    for item in items:
-                        for sink in sinks:
-                            sink.deliver(item, now)
-                if events:
-                    handle(events)
-            else:
-                events = receive_frame(frame, now)
-                if events:
-                    handle(events)
-                if proto.wants_write:
-                    self._write_wake.set()
-            if proto.timers_dirty:
-                self.poke()
+                    if proto.wants_write:
+                        self._write_wake.set()
+                if proto.timers_dirty:
+                    self.poke()
+                left -= 1
+                text = nowait() if left else None
 
     async def _writer(self, ws: WebSocketConnection) -> None:
         proto = self.proto

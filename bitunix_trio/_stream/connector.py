@@ -79,7 +79,12 @@ class WebSocketConnection(Protocol):
 
     async def receive(self) -> str | bytes:
         """The next message (``str`` for a text frame, ``bytes`` for a binary one);
-        :class:`~bitunix_trio.ConnectionLost` once the connection has ended."""
+        :class:`~bitunix_trio.ConnectionLost` once the connection has ended.
+
+        A connection may also offer ``receive_nowait() -> str | bytes | None``: the next
+        message if the transport has already received it whole, else None (never an
+        error: the next ``receive()`` reports how the connection ended). The stream uses
+        it, when present, to handle a burst of messages in one step."""
         ...
 
     async def send(self, message: str) -> None:
@@ -107,6 +112,38 @@ class Connector(Protocol):
     async def __call__(self, nursery: trio.Nursery, url: str) -> WebSocketConnection: ...
 
 
+class _EagerSend:
+    """trio-websocket's end of its message queue, handing a message over without a
+    schedule point while the queue has room.
+
+    trio-websocket's reader task puts each message it parses into a Trio memory channel
+    with ``await send()``, which lets every other task run first: one pass of Trio's
+    scheduler per message. Through this, the messages parsed from one read of the socket
+    are queued in one step (a full queue still waits, so the reader still stops reading
+    the socket when the stream's reader falls behind) and the stream's reader takes them
+    in one step too (``receive_nowait``).
+    """
+
+    __slots__ = ("_channel",)
+
+    def __init__(self, channel: trio.MemorySendChannel[str | bytes]) -> None:
+        self._channel = channel
+
+    async def send(self, message: str | bytes) -> None:
+        try:
+            self._channel.send_nowait(message)
+        except trio.WouldBlock:
+            await self._channel.send(message)
+        else:
+            await trio.lowlevel.checkpoint_if_cancelled()
+
+    async def aclose(self) -> None:
+        await self._channel.aclose()
+
+    def close(self) -> None:
+        self._channel.close()
+
+
 class TrioWebSocketConnection:
     """A trio-websocket connection as a :class:`WebSocketConnection`.
 
@@ -114,13 +151,21 @@ class TrioWebSocketConnection:
     abnormal closure (1006) or a close it did not initiate, so it is closed here.
     """
 
-    __slots__ = ("_transport", "_ws")
+    __slots__ = ("_queue", "_transport", "_ws")
 
     def __init__(
         self, ws: trio_websocket.WebSocketConnection, transport: trio.abc.AsyncResource
     ) -> None:
         self._ws = ws
         self._transport = transport
+        # trio-websocket's queue of received messages (a Trio memory channel): filled
+        # without a schedule point per message (see _EagerSend), read without waiting by
+        # receive_nowait. Should a release rename them, this is only slower.
+        queue = getattr(ws, "_recv_channel", None)
+        self._queue = queue if isinstance(queue, trio.MemoryReceiveChannel) else None
+        sender = getattr(ws, "_send_channel", None)
+        if isinstance(sender, trio.MemorySendChannel):
+            ws._send_channel = _EagerSend(sender)  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<TrioWebSocketConnection {self._transport!r}>"
@@ -131,6 +176,17 @@ class TrioWebSocketConnection:
         except trio_websocket.ConnectionClosed as exc:
             lost = connection_lost(exc)
         raise lost
+
+    def receive_nowait(self) -> str | bytes | None:
+        """The next message if trio-websocket has already received it, else None."""
+        queue = self._queue
+        if queue is None:
+            return None
+        try:
+            message: str | bytes = queue.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return None
+        return message
 
     async def send(self, message: str) -> None:
         try:

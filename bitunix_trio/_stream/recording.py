@@ -191,6 +191,13 @@ class _RecordingConnection:
         self._writer.frame(self._conn, self._path, message)
         return message
 
+    def receive_nowait(self) -> str | bytes | None:
+        nowait = getattr(self._ws, "receive_nowait", None)
+        message: str | bytes | None = None if nowait is None else nowait()
+        if message is not None:
+            self._writer.frame(self._conn, self._path, message)
+        return message
+
     async def send(self, message: str) -> None:
         await self._ws.send(message)
 

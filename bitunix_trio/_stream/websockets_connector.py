@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import ssl
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -158,18 +159,36 @@ def connection_lost(exc: ConnectionClosed) -> ConnectionLost:
     return ConnectionLost(1006)
 
 
+def _frame_queue(assembler: Any) -> deque[Any] | None:
+    """The frames websockets has received and not yet handed out, oldest first (the buffer
+    of its Trio memory channel, which websockets itself reaches into); None if this
+    release keeps them elsewhere (receive_nowait then never has a message)."""
+    try:
+        queued = assembler.send_frames._state.data
+        assembler.recv_frames.receive_nowait  # noqa: B018 - present?
+        assembler.maybe_resume  # noqa: B018
+        assembler.get_in_progress  # noqa: B018
+    except AttributeError:
+        return None
+    return queued if isinstance(queued, deque) else None
+
+
 class WebsocketsConnection:
     """A websockets (Trio) client connection as a
     :class:`~bitunix_trio._stream.connector.WebSocketConnection`."""
 
-    __slots__ = ("_closed", "_recv", "_ws")
+    __slots__ = ("_assembler", "_closed", "_queued", "_recv", "_text", "_ws")
 
     def __init__(self, ws: ClientConnection) -> None:
         from websockets.exceptions import ConnectionClosed
+        from websockets.frames import Opcode
 
         self._ws = ws
         self._recv = ws.recv
         self._closed = ConnectionClosed
+        self._text = Opcode.TEXT
+        self._assembler = assembler = ws.recv_messages
+        self._queued = _frame_queue(assembler)
 
     def __repr__(self) -> str:
         return f"<WebsocketsConnection {self._ws.stream!r}>"
@@ -180,6 +199,28 @@ class WebsocketsConnection:
         except self._closed as exc:
             lost = connection_lost(exc)
         raise lost
+
+    def receive_nowait(self) -> str | bytes | None:
+        """The next message if websockets has already received it whole (one frame, valid
+        UTF-8 for text), else None (``receive()`` then waits, assembles fragments and
+        fails the connection on bad UTF-8, as websockets does)."""
+        queued = self._queued
+        if not queued:
+            return None
+        frame = queued[0]
+        assembler = self._assembler
+        if not frame.fin or assembler.get_in_progress:
+            return None
+        try:
+            message = frame.data.decode() if frame.opcode is self._text else bytes(frame.data)
+        except UnicodeDecodeError:
+            return None
+        try:
+            assembler.recv_frames.receive_nowait()  # the frame just read
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return None
+        assembler.maybe_resume()
+        return message
 
     async def send(self, message: str) -> None:
         try:
