@@ -32,6 +32,7 @@ from golden_frames import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from protocol_shell import Shell
 
 from bitunix_trio._core.budget import RATE_LIMIT, RATE_PERIOD
 from bitunix_trio._core.errors import BitunixError, ConfigurationError
@@ -383,7 +384,8 @@ class ProtocolMachine(RuleBasedStateMachine):
             if private
             else None
         )
-        self.proto = ConnectionProtocol(login=login, wall_clock=lambda: 1_700_000_000.0)
+        self.shell = Shell(ConnectionProtocol(login=login, wall_clock=lambda: 1_700_000_000.0))
+        self.proto = self.shell.proto
         self.private = private
         self.now = 0.0
         self.sent: list[float] = []
@@ -423,16 +425,16 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @rule(key=_KEYS)
     def subscribe(self, key: tuple[str, str | None]) -> None:
-        assert isinstance(self.proto.subscribe(key), bool)
+        assert isinstance(self.shell.subscribe(key), bool)
 
     @rule(key=_KEYS)
     def unsubscribe(self, key: tuple[str, str | None]) -> None:
-        assert isinstance(self.proto.unsubscribe(key), bool)
+        assert isinstance(self.shell.unsubscribe(key), bool)
 
     @rule(text=_SERVER_TEXTS)
     def receive(self, text: str) -> None:
         bad = self.proto.bad_frames
-        events = timed(self.proto.receive_text, text, self.now)
+        events = timed(self.shell.receive, text, self.now)
         assert not isinstance(events, BitunixError), events
         self._check_events([e for e in events if not isinstance(e, Push)])
         assert self.proto.bad_frames - bad in (0, 1)
@@ -452,7 +454,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             assert proto.state in _ACTIVE
         if proto.state not in _ACTIVE:
             assert not proto.wants_write
-        deadline = proto.next_deadline()
+        deadline = self.shell.next_deadline()
         assert deadline == deadline  # never NaN
 
     @invariant()

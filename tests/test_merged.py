@@ -76,7 +76,7 @@ async def test_a_mix_of_specs_arrives_as_one_stream_in_arrival_order(
     assert balance.source is bt.DataSource.WEBSOCKET
     assert isinstance(balance.data, bt.AccountBalance)
     # nothing of it is left routed once the block is over
-    assert stream._routes == {}
+    assert stream.statistics().subscriptions == 0
 
 
 async def test_snapshots_give_way_and_lossless_messages_never_drop(
@@ -124,7 +124,7 @@ async def test_a_refused_spec_fails_the_block_with_the_original_message(
         with pytest.raises(bt.SubscriptionRejected, match="Subscription failed"):
             async with stream.subscribe_merged([bt.Ticker("BTCUSDT"), bt.Trades("BTCUSDT")]):
                 pytest.fail("entered")
-        assert stream._routes == {}
+        assert stream.statistics().subscriptions == 0
 
 
 async def test_bad_arguments_are_refused_at_once(

@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 import pytest
+from protocol_shell import Shell
 
 from bitunix_trio._core import frames as _frames
 from bitunix_trio._core.config import HeartbeatConfig
@@ -46,13 +47,15 @@ def login_args() -> dict[str, object]:
     return {"apiKey": "k", "timestamp": 1, "nonce": "n", "sign": "s"}
 
 
-def public(**kwargs: Any) -> ConnectionProtocol:
+def public(**kwargs: Any) -> Shell:
     kwargs.setdefault("heartbeat", HB)
-    return ConnectionProtocol(wall_clock=lambda: 1_700_000_000.0, **kwargs)
+    return Shell(ConnectionProtocol(wall_clock=lambda: 1_700_000_000.0, **kwargs))
 
 
-def private(**kwargs: Any) -> ConnectionProtocol:
-    return public(login=login_args, **kwargs)
+def private(**kwargs: Any) -> Shell:
+    kwargs.setdefault("heartbeat", HB)
+    proto = ConnectionProtocol(wall_clock=lambda: 1_700_000_000.0, login=login_args, **kwargs)
+    return Shell(proto)
 
 
 def ops(frames: list[str]) -> list[str]:
@@ -63,16 +66,16 @@ def args_of(frame: str) -> list[Key]:
     return [(a["ch"], a.get("symbol")) for a in json.loads(frame)["args"]]
 
 
-def state_of(proto: ConnectionProtocol) -> ConnectionState:
+def state_of(proto: Shell) -> ConnectionState:
     # Through a function: mypy would otherwise keep the attribute narrowed across calls.
     return proto.state
 
 
-def is_ready(proto: ConnectionProtocol) -> bool:
+def is_ready(proto: Shell) -> bool:
     return proto.ready
 
 
-def started(proto: ConnectionProtocol, now: float = 0.0) -> ConnectionProtocol:
+def started(proto: Shell, now: float = 0.0) -> Shell:
     proto.connecting()
     proto.connected(now)
     return proto
@@ -116,12 +119,12 @@ def test_private_logs_in_after_the_greeting() -> None:
     assert not is_ready(p)
     p.subscribe(("order", None), periodic=False)
     assert p.pop_frames(0.0) == []  # nothing before the greeting
-    p.receive_text(_frames.encode_greeting(), 0.1)
+    p.receive(_frames.encode_greeting(), 0.1)
     frames = p.pop_frames(0.1)
     assert ops(frames) == ["login"]
     assert json.loads(frames[0])["args"] == [login_args()]
     assert p.pop_frames(0.1) == []  # subscriptions wait for the login reply
-    events = p.receive_text(_frames.encode_login_reply(True), 0.2)
+    events = p.receive(_frames.encode_login_reply(True), 0.2)
     assert events == [StateChanged(S.CONNECTED, S.AUTHENTICATED)]
     assert is_ready(p)
     frames = p.pop_frames(0.2)
@@ -131,15 +134,15 @@ def test_private_logs_in_after_the_greeting() -> None:
 
 def test_private_login_refused_leaves_the_socket_to_the_shell() -> None:
     p = started(private())
-    p.receive_text(_frames.encode_greeting(), 0.0)
+    p.receive(_frames.encode_greeting(), 0.0)
     p.pop_frames(0.0)
-    events = p.receive_text(_frames.encode_login_reply(False, "sign error"), 0.1)
+    events = p.receive(_frames.encode_login_reply(False, "sign error"), 0.1)
     assert events == [LoginFailed("sign error")]
     assert not is_ready(p)
     assert p.pop_frames(0.2) == []
     # Nothing more happens on that socket: no second login, no late success.
-    assert p.receive_text(_frames.encode_greeting(), 0.3) == []
-    assert p.receive_text(_frames.encode_login_reply(True), 0.3) == []
+    assert p.receive(_frames.encode_greeting(), 0.3) == []
+    assert p.receive(_frames.encode_login_reply(True), 0.3) == []
     assert p.pop_frames(0.3) == []
     assert p.state is S.CONNECTED
     assert not is_ready(p)
@@ -148,9 +151,9 @@ def test_private_login_refused_leaves_the_socket_to_the_shell() -> None:
         StateChanged(S.CONNECTED, S.RECONNECTING, "login refused")
     ]
     p.connected(1.0)
-    p.receive_text(_frames.encode_greeting(), 1.0)
+    p.receive(_frames.encode_greeting(), 1.0)
     assert ops(p.pop_frames(1.0)) == ["login"]
-    events = p.receive_text(_frames.encode_login_reply(True), 1.1)
+    events = p.receive(_frames.encode_login_reply(True), 1.1)
     assert events == [StateChanged(S.CONNECTED, S.AUTHENTICATED)]
 
 
@@ -169,7 +172,7 @@ def test_private_without_greeting_logs_in_after_timeout_then_waits_for_reply() -
 def test_garbage_is_counted_never_fatal() -> None:
     p = started(public())
     for text in ("not json", "[1]", '{"op":"what"}', '{"ch":"ticker","ts":"x"}', "\x00"):
-        events = p.receive_text(text, 1.0)
+        events = p.receive(text, 1.0)
         assert len(events) == 1
         assert isinstance(events[0], BadFrame)
     assert p.bad_frames == 5
@@ -250,8 +253,8 @@ def test_resubscribe_plan_batches_everything_wanted() -> None:
     assert ops(frames) == ["subscribe"] * 3 + ["ping"]
     assert [len(args_of(f)) for f in frames[:3]] == [100, 100, 50]
     # Reconnect: one key left meanwhile, one was refused; the rest comes back in batches.
-    p.receive_text(_frames.encode_subscribe_refused(), 0.1)  # charged to the first frame
-    p.receive_text(pong(), 0.1)
+    p.receive(_frames.encode_subscribe_refused(), 0.1)  # charged to the first frame
+    p.receive(pong(), 0.1)
     refused = [k for k in keys if p.status(k) is KeyStatus.REFUSED]
     assert refused == keys[:100]
     p.disconnected("lost")
@@ -282,7 +285,7 @@ def test_reference_counts_and_coalescing() -> None:
     frames = p.pop_frames(0.2)
     assert ops(frames) == ["unsubscribe"]
     assert args_of(frames[0]) == [key]
-    assert p.receive_text(_frames.encode_unsubscribe_reply(5), 0.3) == []
+    assert p.receive(_frames.encode_unsubscribe_reply(5), 0.3) == []
     assert p.unsubscribe(key) is False
 
 
@@ -292,21 +295,21 @@ def test_verdicts_first_push_barrier_and_refusal() -> None:
     p.subscribe(a)
     p.subscribe(b)
     assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
-    events = p.receive_text(push("AUSDT"), 0.1)
+    events = p.receive(push("AUSDT"), 0.1)
     assert events[1:] == [SubscribeAccepted((a,))]
-    assert p.receive_text(pong(), 0.1) == [SubscribeAccepted((b,))]
+    assert p.receive(pong(), 0.1) == [SubscribeAccepted((b,))]
     assert p.accepted(a) is True
     assert p.accepted(b) is True
     p.subscribe(c)
     assert ops(p.pop_frames(0.2)) == ["subscribe", "ping"]
     msg = "subscribe channel > 300"
-    events = p.receive_text(_frames.encode_subscribe_refused(), 0.3)
+    events = p.receive(_frames.encode_subscribe_refused(), 0.3)
     assert events == [SubscriptionRefused((c,), msg)]
     assert p.accepted(c) is False
     assert p.status(c) is KeyStatus.REFUSED
-    assert p.receive_text(pong(), 0.3) == []
+    assert p.receive(pong(), 0.3) == []
     # A refusal nobody waits for is reported, not fatal.
-    (event,) = p.receive_text(_frames.encode_subscribe_refused(), 0.4)
+    (event,) = p.receive(_frames.encode_subscribe_refused(), 0.4)
     assert "no subscribe waiting" in str(event)
 
 
@@ -318,10 +321,10 @@ def test_heartbeat_schedule_is_drift_free() -> None:
     assert p.send_deadline() == 115.0
     assert p.pop_frames(114.9) == []
     assert ops(p.pop_frames(115.7)) == ["ping"]  # sent late...
-    p.receive_text(pong(), 115.8)
+    p.receive(pong(), 115.8)
     assert p.send_deadline() == 130.0  # ...the next one is still on the grid
     assert ops(p.pop_frames(130.0)) == ["ping"]
-    p.receive_text(pong(), 130.1)
+    p.receive(pong(), 130.1)
     assert ops(p.pop_frames(161.0)) == ["ping"]  # two missed slots collapse into one
     assert p.send_deadline() == 175.0
 
@@ -337,7 +340,7 @@ def test_unanswered_ping_is_a_dead_connection_at_interval_plus_timeout() -> None
 def test_answered_ping_keeps_the_connection() -> None:
     p = started(public(), 0.0)
     p.pop_frames(15.0)
-    p.receive_text(pong(), 15.2)
+    p.receive(pong(), 15.2)
     assert p.timer_deadline() == float("inf")
     assert p.tick(20.0) == []
 
@@ -348,10 +351,10 @@ def test_silent_socket_with_flowing_subscriptions_is_dead() -> None:
     p.subscribe(a)
     p.subscribe(b)
     p.pop_frames(0.0)
-    p.receive_text(pong(), 0.0)
+    p.receive(pong(), 0.0)
     for t in (0.5, 1.0, 2.0):
-        p.receive_text(push("AUSDT"), t)
-        p.receive_text(push("BUSDT"), t + 0.5)
+        p.receive(push("AUSDT"), t)
+        p.receive(push("BUSDT"), t + 0.5)
     verdicts: list[tuple[float, object]] = []
     while not verdicts:
         now = p.timer_deadline()
@@ -364,11 +367,11 @@ def test_event_driven_channels_never_go_stale() -> None:
     p = started(public(), 0.0)
     p.subscribe(("trade", "BTCUSDT"), periodic=False)
     p.pop_frames(0.0)
-    p.receive_text(pong(), 0.0)
+    p.receive(pong(), 0.0)
     for t in (30.0, 60.0, 90.0):
         assert p.tick(t) == []
         p.pop_frames(t)
-        p.receive_text(pong(), t)
+        p.receive(pong(), t)
 
 
 # -- stale verdicts ----------------------------------------------------------------------------
@@ -379,8 +382,8 @@ def test_unknown_symbol_alone_is_stale_after_a_probe_ping() -> None:
     key = book_key("NOPEUSDT")
     p.subscribe(key)
     assert ops(p.pop_frames(0.0)) == ["subscribe", "ping"]
-    p.receive_text(pong(), 0.0)
-    p.receive_text(push("NOPEUSDT", EMPTY_BOOK), 0.4)  # one empty frame, then silence
+    p.receive(pong(), 0.0)
+    p.receive(push("NOPEUSDT", EMPTY_BOOK), 0.4)  # one empty frame, then silence
     # Nothing flows: a probe every 2.5 s of the key's silence keeps a ping in flight.
     probes: list[float] = []
     events: list[object] = []
@@ -390,7 +393,7 @@ def test_unknown_symbol_alone_is_stale_after_a_probe_ping() -> None:
         for frame in p.pop_frames(now):
             assert ops([frame]) == ["ping"]
             probes.append(now)
-            events += p.receive_text(pong(), now)  # answered at once
+            events += p.receive(pong(), now)  # answered at once
     assert probes == pytest.approx([2.9, 5.4, 7.9, 10.4])
     assert events == [
         SubscriptionStale(
@@ -406,7 +409,7 @@ def test_unknown_symbol_alone_is_stale_after_a_probe_ping() -> None:
 
 
 def run_silent_spell(
-    p: ConnectionProtocol, symbol: str, *, first: float, silent: tuple[float, float], until: float
+    p: Shell, symbol: str, *, first: float, silent: tuple[float, float], until: float
 ) -> list[tuple[float, object]]:
     """Drive ``p`` in exact time: the exchange pushes ``symbol`` every second from ``first``
     and answers each ping at once, except during ``silent`` (start, end), when it sends
@@ -422,12 +425,12 @@ def run_silent_spell(
         if now == pushes:
             pushes += 1.0
             if not quiet:
-                received = p.receive_text(push(symbol), now)
+                received = p.receive(push(symbol), now)
                 events += [(now, e) for e in received if not isinstance(e, _frames.Push)]
         events += [(now, e) for e in p.tick(now)]
         for frame in p.pop_frames(now):
             if ops([frame]) == ["ping"] and not quiet:
-                events += [(now, e) for e in p.receive_text(pong(), now)]
+                events += [(now, e) for e in p.receive(pong(), now)]
         if any(isinstance(e, ConnectionDead) for _, e in events):
             return events
 
@@ -440,12 +443,12 @@ def test_a_socket_silent_after_a_reconnect_is_dead_not_its_subscription_stale() 
     key = book_key("BTCUSDT")
     p.subscribe(key)
     p.pop_frames(0.0)
-    p.receive_text(push("BTCUSDT"), 0.3)
-    p.receive_text(push("BTCUSDT"), 0.6)
+    p.receive(push("BTCUSDT"), 0.3)
+    p.receive(push("BTCUSDT"), 0.6)
     p.disconnected("lost")
     p.connected(100.0)
     assert ops(p.pop_frames(100.0)) == ["subscribe", "ping"]
-    p.receive_text(pong(), 100.0)
+    p.receive(pong(), 100.0)
     events = run_silent_spell(p, "BTCUSDT", first=100.5, silent=(101.0, 114.9), until=130.0)
     assert not [e for _, e in events if isinstance(e, SubscriptionStale)]
     # The probe sent 2.5 s into the silence went unanswered: the socket is replaced.
@@ -457,7 +460,7 @@ def test_a_key_pushing_again_after_a_short_silence_stays_live() -> None:
     key = book_key("BTCUSDT")
     p.subscribe(key)
     p.pop_frames(0.0)
-    p.receive_text(pong(), 0.0)
+    p.receive(pong(), 0.0)
     events = run_silent_spell(p, "BTCUSDT", first=0.5, silent=(1.0, 2.9), until=60.0)
     assert events == []  # no verdict, no dead connection
     assert p.status(key) is KeyStatus.LIVE
@@ -469,13 +472,13 @@ def test_silent_key_among_flowing_ones_is_stale_at_the_next_sibling_push() -> No
     p.subscribe(a)
     p.subscribe(b)
     p.pop_frames(0.0)
-    p.receive_text(pong(), 0.0)
-    p.receive_text(push("AUSDT"), 1.0)
-    p.receive_text(push("AUSDT"), 2.0)  # A stops here
+    p.receive(pong(), 0.0)
+    p.receive(push("AUSDT"), 1.0)
+    p.receive(push("AUSDT"), 2.0)  # A stops here
     stale: list[object] = []
     t = 0.5
     while t < 13:
-        events = p.receive_text(push("BUSDT"), t)
+        events = p.receive(push("BUSDT"), t)
         stale += [(t, e) for e in events if isinstance(e, SubscriptionStale)]
         stale += [(t, e) for e in p.tick(t) if isinstance(e, SubscriptionStale)]
         t += 0.5
@@ -487,7 +490,7 @@ def test_never_answered_subscription_is_stale() -> None:
     key = ("ticker", "NOPEUSDT")
     p.subscribe(key)
     p.pop_frames(1.0)
-    p.receive_text(pong(), 1.0)
+    p.receive(pong(), 1.0)
     events = run_silent_spell(p, "OTHERUSDT", first=1.0, silent=(0.0, 0.0), until=30.0)
     assert [(t, e) for t, e in events if isinstance(e, SubscriptionStale)] == events
     assert [(t, e.key) for t, e in events if isinstance(e, SubscriptionStale)] == [(11.0, key)]
@@ -496,13 +499,13 @@ def test_never_answered_subscription_is_stale() -> None:
 @pytest.mark.parametrize("private_push", [True, False])
 def test_private_pushes_route_by_channel(private_push: bool) -> None:
     p = started(private())
-    p.receive_text(_frames.encode_greeting(), 0.0)
+    p.receive(_frames.encode_greeting(), 0.0)
     p.pop_frames(0.0)
-    p.receive_text(_frames.encode_login_reply(True), 0.0)
+    p.receive(_frames.encode_login_reply(True), 0.0)
     p.subscribe(("balance", None), periodic=False)
     p.pop_frames(0.0)
     data = {"coin": "USDT", "available": "1", "frozen": "0", "margin": "0"}
-    events = p.receive_text(_frames.encode_push("balance", None, 1, data), 0.5)
+    events = p.receive(_frames.encode_push("balance", None, 1, data), 0.5)
     assert isinstance(events[0], _frames.Push)
     assert events[1:] == [SubscribeAccepted((("balance", None),))]
 
@@ -511,9 +514,9 @@ def test_pong_must_echo_a_ping() -> None:
     p = started(public(), 0.0)
     assert ops(p.pop_frames(15.0)) == ["ping"]
     value = json.loads(_frames.encode_ping(1_700_000_000))["ping"]
-    assert p.receive_text('{"op":"ping","pong":"x"}', 15.1) == []
-    assert p.receive_text(_frames.encode_pong(value + 1, 1), 15.1) == []
+    assert p.receive('{"op":"ping","pong":"x"}', 15.1) == []
+    assert p.receive(_frames.encode_pong(value + 1, 1), 15.1) == []
     assert p.unmatched_pongs == 2
     assert p.timer_deadline() == 20.0  # still waiting
-    p.receive_text(_frames.encode_pong(value, 1), 15.2)
+    p.receive(_frames.encode_pong(value, 1), 15.2)
     assert p.timer_deadline() == float("inf")

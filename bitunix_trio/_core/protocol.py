@@ -1,10 +1,12 @@
 """Sans-I/O core of one WebSocket connection: state, subscriptions, budget, heartbeat.
 
 :class:`ConnectionProtocol` never touches a socket, a clock or a random source: the Trio
-layer feeds it what happened (``connecting``, ``connected(now)``, ``receive_text(text, now)``
-or ``receive_frame(frame, now)``, ``disconnected(reason)``, ``subscribe``, ``unsubscribe``,
-``tick(now)``) and carries out what it asks for (the frames of ``pop_frames(now)``, the
-:class:`Event` values it returns, a sleep until ``next_deadline()``). One object lives as long
+layer feeds it what happened (``connecting``, ``connected(now)``, ``receive_frame(frame,
+now)`` for a decoded frame, ``push_received(routed, now)`` for a push with the entries the
+subscription table routed it to, ``disconnected(reason)``, ``subscribe(entry)``,
+``unsubscribe(entry)``, ``tick(now)``) and carries out what it asks for (the frames of
+``pop_frames(now)`` until ``send_deadline()``, the :class:`Event` values it returns, a tick
+at ``timer_deadline()``). One object lives as long
 as its connection *slot*; each new socket is announced with ``connected``.
 
 Connection states (h11 style; ``-`` = any state not listed)::
@@ -28,7 +30,10 @@ Connection states (h11 style; ``-`` = any state not listed)::
 
 ``DEGRADED`` is never a connection state: the stream reports it when data comes from REST.
 
-Subscription keys are ``(wire_channel, symbol)``. Per key, with a reference count::
+Subscription keys are ``(wire_channel, symbol)``; each is an
+:class:`~bitunix_trio._core.subscriptions.Entry` of the stream's subscription table, which
+counts its references: the protocol is told of the first (``subscribe``) and the last
+(``unsubscribe``), and writes the entry's status and verdict::
 
     WANTED --pop_frames--> SENT --first push--> LIVE --silent stale_after--> STALE
                              '--refusal-----> REFUSED
@@ -57,14 +62,13 @@ is dead (the reply is overdue) before any key can be judged, so a socket that we
 came back is never mistaken for a subscription the exchange stopped serving.
 
 The events it returns live in :mod:`bitunix_trio._core.events`; spreading public keys over
-connections (300 each) is :class:`~bitunix_trio._core.sharding.ShardPlanner`.
+connections (300 each) is the subscription table's.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from .budget import RATE_LIMIT, RATE_PERIOD, OutboundBudget
 from .config import DEFAULT_HEARTBEAT, HeartbeatConfig
@@ -93,14 +97,12 @@ from .frames import (
     SubscribeRefused,
     Unknown,
     UnsubscribeReply,
-    decode,
     encode_login,
     encode_ping,
     encode_subscribe,
     encode_unsubscribe,
-    item_key,
-    push_key,
 )
+from .subscriptions import Entry
 
 __all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState"]
 
@@ -108,21 +110,6 @@ __all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState"]
 MAX_BATCH = 100
 
 _NO_EVENTS: tuple[Event, ...] = ()
-
-
-@dataclass(slots=True, eq=False)
-class _Rec:
-    """Book-keeping of one key on this connection."""
-
-    key: Key
-    periodic: bool
-    refs: int = 0
-    status: KeyStatus = KeyStatus.WANTED
-    sent_at: float = 0.0
-    last: float | None = None
-    count: int = 0
-    accepted: bool | None = None
-    on_wire: bool = False
 
 
 class ConnectionProtocol:
@@ -154,7 +141,8 @@ class ConnectionProtocol:
         self._wall_clock = wall_clock
         self._max_batch = max_batch
         self.state = ConnectionState.DISCONNECTED
-        self._recs: dict[Key, _Rec] = {}
+        #: The entries (of the stream's subscription table) on this connection.
+        self._recs: dict[Key, Entry] = {}
         self._to_sub: dict[Key, None] = {}
         self._to_unsub: dict[Key, None] = {}
         self._budget = OutboundBudget(rate_limit, rate_period)
@@ -207,21 +195,6 @@ class ConnectionProtocol:
             or (self._ready and (self._to_sub or self._to_unsub or self._barrier or self._probe))
         )
 
-    def status(self, key: Key) -> KeyStatus | None:
-        """Where ``key`` stands, or None if it is not subscribed here."""
-        rec = self._recs.get(key)
-        return None if rec is None else rec.status
-
-    def accepted(self, key: Key) -> bool | None:
-        """The verdict on ``key`` on the current socket: True, False (refused) or None."""
-        rec = self._recs.get(key)
-        return None if rec is None else rec.accepted
-
-    def refs(self, key: Key) -> int:
-        """Reference count of ``key``."""
-        rec = self._recs.get(key)
-        return 0 if rec is None else rec.refs
-
     def __len__(self) -> int:
         return len(self._recs)
 
@@ -273,7 +246,8 @@ class ConnectionProtocol:
         for rec in self._recs.values():
             if rec.status in (KeyStatus.SENT, KeyStatus.LIVE):
                 rec.status = KeyStatus.WANTED
-                rec.accepted = None
+                rec.verdict = None
+                rec.refusal = None
             rec.count = 0
             rec.last = None
             rec.on_wire = False
@@ -301,62 +275,44 @@ class ConnectionProtocol:
 
     # -- inputs: subscriptions -----------------------------------------------------------
 
-    def subscribe(self, key: Key, *, periodic: bool = True) -> bool:
-        """Take a reference on ``key``; True if it is new here (a subscribe will be sent).
-
-        ``periodic`` keys (market snapshots the exchange re-sends on a timer) take part in
-        stale and silent-socket detection; event-driven ones (trades, account) do not.
-        """
-        rec = self._recs.get(key)
-        if rec is not None:
-            rec.refs += 1
-            return False
-        rec = self._recs[key] = _Rec(key, periodic)
-        rec.refs = 1
+    def subscribe(self, entry: Entry) -> None:
+        """``entry`` is new in the table on this connection: subscribe to it (now if ready,
+        else once ready)."""
+        key = entry.key
+        self._recs[key] = entry
         if key in self._to_unsub:
             # Still subscribed on the wire: cancel the unsubscribe instead.
             del self._to_unsub[key]
-            rec.status = KeyStatus.SENT
-            rec.accepted = True
-            rec.on_wire = True
-            rec.sent_at = self._last_push
-            if periodic:
-                self._stale_check = min(self._stale_check, rec.sent_at + self.heartbeat.stale_after)
-            return False
+            entry.status = KeyStatus.SENT
+            entry.verdict = True
+            entry.on_wire = True
+            entry.sent_at = self._last_push
+            if entry.periodic:
+                self._stale_check = min(
+                    self._stale_check, entry.sent_at + self.heartbeat.stale_after
+                )
+            return
         if self._ready:
             self._to_sub[key] = None
-        return True
 
-    def unsubscribe(self, key: Key) -> bool:
-        """Drop a reference on ``key``; True if it was the last (an unsubscribe is queued)."""
-        rec = self._recs.get(key)
-        if rec is None:
-            return False
-        rec.refs -= 1
-        if rec.refs > 0:
-            return False
+    def unsubscribe(self, entry: Entry) -> None:
+        """The last reference on ``entry`` is gone: unsubscribe (if it was sent)."""
+        key = entry.key
+        if self._recs.get(key) is not entry:
+            return
         del self._recs[key]
         self._to_sub.pop(key, None)
-        if rec.periodic and rec.count >= 2:
+        if entry.periodic and entry.count >= 2:
             self._flowing -= 1
-        if self._ready and rec.on_wire:
+        if self._ready and entry.on_wire:
             self._to_unsub[key] = None
-        return True
 
     # -- inputs: received frames ---------------------------------------------------------
 
-    def receive_text(self, text: str | bytes, now: float) -> list[Event | Push]:
-        """Decode and take in one frame; pushes are returned among the events."""
-        frame = decode(text)
-        events: list[Event | Push] = list(self.receive_frame(frame, now))
-        if type(frame) is Push:
-            events.insert(0, frame)
-        return events
-
     def receive_frame(self, frame: ServerFrame, now: float) -> Sequence[Event]:
-        """Take in one decoded frame (the reader routes pushes itself)."""
-        if type(frame) is Push:
-            return self._push(frame, now)
+        """Take in one decoded frame other than a push (pushes are routed by the table,
+        then told with :meth:`push_received`)."""
+        assert type(frame) is not Push, "pushes go through push_received"
         self.messages_received += 1
         self.last_message_at = now
         if type(frame) is Pong:
@@ -378,41 +334,32 @@ class ConnectionProtocol:
         self.bad_frames += 1
         return [BadFrame(frame)]
 
-    def _push(self, push: Push, now: float) -> Sequence[Event]:
-        channel = push.channel
-        key = push_key(channel, push.symbol)
-        if key is not None:
-            return self.push_received(key, now)
-        # tickers (or a push without a symbol): one key per item
+    def push_received(
+        self, routed: Sequence[tuple[Entry, Sequence[object]]], now: float
+    ) -> Sequence[Event]:
+        """A push arrived at ``now``, with the entries :meth:`SubscriptionTable.route` gave
+        for it (counts as a received frame; the connection is alive)."""
         self.messages_received += 1
         self.pushes_received += 1
         self.last_message_at = self._last_push = now
-        events: list[Event] = []
-        for each in {item_key(channel, item) for item in push.items}:
-            events.extend(self._seen(each, now))
-        if self._stale_waiting:
-            events.extend(self._check_stale(now))
-        return events
-
-    def push_received(self, key: Key, now: float) -> Sequence[Event]:
-        """A push for ``key`` arrived (the reader's fast path; counts as a received frame)."""
-        self.messages_received += 1
-        self.pushes_received += 1
-        self.last_message_at = self._last_push = now
-        events = self._seen(key, now)
+        if len(routed) == 1:
+            events = self._seen(routed[0][0], now)
+        else:
+            events = []
+            for entry, _items in routed:
+                events.extend(self._seen(entry, now))
         if self._stale_waiting:
             return [*events, *self._check_stale(now)]
         return events
 
-    def _seen(self, key: Key, now: float) -> Sequence[Event]:
-        rec = self._recs.get(key)
-        if rec is None:
+    def _seen(self, rec: Entry, now: float) -> Sequence[Event]:
+        if self._recs.get(rec.key) is not rec:  # another connection's key
             return _NO_EVENTS
         rec.last = now
         count = rec.count = rec.count + 1
         return self._early_push(rec, count) if count <= 2 else _NO_EVENTS
 
-    def _early_push(self, rec: _Rec, count: int) -> Sequence[Event]:
+    def _early_push(self, rec: Entry, count: int) -> Sequence[Event]:
         if count == 2:
             if rec.periodic:
                 self._flowing += 1
@@ -420,8 +367,8 @@ class ConnectionProtocol:
             return _NO_EVENTS
         if rec.status is KeyStatus.SENT:
             rec.status = KeyStatus.LIVE
-        if rec.accepted is None:
-            rec.accepted = True
+        if rec.verdict is None:
+            rec.verdict = True
             return [SubscribeAccepted((rec.key,))]
         return _NO_EVENTS
 
@@ -441,8 +388,8 @@ class ConnectionProtocol:
         while self._batches and self._batches[0][0] <= watermark:
             for key in self._batches.popleft()[1]:
                 rec = self._recs.get(key)
-                if rec is not None and rec.accepted is None:
-                    rec.accepted = True
+                if rec is not None and rec.verdict is None:
+                    rec.verdict = True
                     accepted.append(key)
         if accepted:
             events.append(SubscribeAccepted(tuple(accepted)))
@@ -473,7 +420,8 @@ class ConnectionProtocol:
             rec = self._recs.get(key)
             if rec is not None and rec.count == 0 and rec.status is KeyStatus.SENT:
                 rec.status = KeyStatus.REFUSED
-                rec.accepted = False
+                rec.verdict = False
+                rec.refusal = message
                 rec.on_wire = False
                 refused.append(key)
         return [SubscriptionRefused(tuple(refused), message)] if refused else []
@@ -545,10 +493,6 @@ class ConnectionProtocol:
             self._probe = True
         return events
 
-    def next_deadline(self) -> float:
-        """The earliest time at which :meth:`tick` or :meth:`pop_frames` has work."""
-        return min(self.timer_deadline(), self.send_deadline())
-
     def timer_deadline(self) -> float:
         """When :meth:`tick` next has something to check."""
         if self.state not in (ConnectionState.CONNECTED, ConnectionState.AUTHENTICATED):
@@ -612,7 +556,7 @@ class ConnectionProtocol:
                 rec = self._recs[key]
                 rec.status = KeyStatus.SENT
                 rec.sent_at = now
-                rec.accepted = None
+                rec.verdict = None
                 rec.on_wire = True
                 if rec.periodic:
                     self._stale_check = min(self._stale_check, now + self.heartbeat.stale_after)

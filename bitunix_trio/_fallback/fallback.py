@@ -150,9 +150,9 @@ class StreamFallback:
     def _drop_buffered_books(self, slot: ConnectionSlot) -> None:
         """Books buffered before this socket are older than its first snapshot: drop them."""
         stream = self.stream
-        for key, sinks in stream._routes.items():
-            if key[0] in _BOOK_CHANNELS and stream._pool.public_slot_of(key) is slot:
-                for channel in sinks:
+        for entry in stream._table.on_shard(slot.shard):
+            if entry.key[0] in _BOOK_CHANNELS:
+                for channel in entry.sinks:
                     channel.discard_buffered()
 
     def admit_private(self, items: Sequence[Any], now: float) -> Sequence[Any]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,14 +53,12 @@ from bitunix_trio._core.events import (
 )
 from bitunix_trio._core.frames import (
     PRIVATE_CHANNELS,
-    Key,
     Push,
     decode,
-    item_key,
-    push_key,
 )
 from bitunix_trio._core.log import logger
 from bitunix_trio._core.protocol import ConnectionProtocol
+from bitunix_trio._core.subscriptions import Entry, SubscriptionTable
 from bitunix_trio._core.text import printable
 
 from .connector import (
@@ -115,8 +113,10 @@ class ConnectionSlot:
     def __init__(
         self,
         stream: BitunixStream,
+        table: SubscriptionTable,
         *,
         name: str,
+        shard: int | None,
         url: str,
         protocol: ConnectionProtocol,
         connector: Connector,
@@ -125,17 +125,19 @@ class ConnectionSlot:
         close_timeout: float,
     ) -> None:
         self.stream = stream
+        #: The stream's subscription table (the reader routes pushes by it).
+        self.table = table
         self.name = name
+        #: The public connection index, None for the private connection.
+        self.shard = shard
         self.url = url
         self.proto = protocol
         self.connector = connector
         self.policy = policy
         self.backoff = Backoff(policy, rng)
         self.close_timeout = close_timeout
-        #: Keys whose subscribe() waits for a verdict on the current socket.
-        self.verdicts: dict[Key, trio.Event] = {}
-        #: The exchange's text for refused keys.
-        self.refusals: dict[Key, str] = {}
+        #: Set (and replaced) whenever a verdict may have been reached or can no longer come.
+        self._verdict_wake = trio.Event()
         #: Set once the first connection attempt has succeeded or failed.
         self.first_attempt = trio.Event()
         self.finished = trio.Event()
@@ -200,10 +202,15 @@ class ConnectionSlot:
         return True
 
     def release_waiters(self) -> None:
-        """Let every subscribe() waiting for a verdict on this slot go on."""
-        for event in self.verdicts.values():
-            event.set()
-        self.verdicts.clear()
+        """Let every subscribe() waiting for a verdict on this slot look again."""
+        self._verdict_wake.set()
+        self._verdict_wake = trio.Event()
+
+    async def wait_verdict(self, entry: Entry) -> None:
+        """Wait until the exchange's verdict on ``entry`` is in (``entry.verdict``), or
+        until none can come on this socket (not ready, lost, closed)."""
+        while self.proto.ready and entry.verdict is None and not self.finished.is_set():
+            await self._verdict_wake.wait()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -339,7 +346,7 @@ class ConnectionSlot:
     # -- tasks ---------------------------------------------------------------------------
 
     async def _reader(self, ws: WebSocketConnection) -> None:
-        # The hot path: one decode, one routing-key tuple and one dict lookup per frame, a
+        # The hot path: one decode, one route (a routing key and a dict lookup) per frame, a
         # non-blocking deliver per value; protocol book-keeping only on the rare frames.
         # Messages the transport has already received are handled in the same step (at
         # most DRAIN_LIMIT, then the other tasks get their turn): one Trio checkpoint per
@@ -347,7 +354,7 @@ class ConnectionSlot:
         proto = self.proto
         receive_frame = proto.receive_frame
         push_received = proto.push_received
-        routes = self.stream._routes
+        route = self.table.route
         receive = ws.receive  # raises ConnectionLost when the socket ends
         nowait: Callable[[], str | bytes | None] = getattr(ws, "receive_nowait", _nothing)
         current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
@@ -360,25 +367,18 @@ class ConnectionSlot:
                 now = current_time()
                 frame = decode(text)
                 if type(frame) is Push:
-                    channel = frame.channel
-                    items: Sequence[Any] = frame.items
-                    key = push_key(channel, frame.symbol)
-                    if key is None:
+                    routed = route(frame)
+                    events = push_received(routed, now)
+                    if frame.channel in private_channels:
+                        admit = self.stream._admit_private
+                        if admit is not None:
+                            admitted = admit(frame.items, now)
+                            routed = [(entry, admitted) for entry, _items in routed]
+                    for entry, items in routed:
+                        sinks = entry.sinks
                         for item in items:
-                            for sink in routes.get(item_key(channel, item), ()):
+                            for sink in sinks:
                                 sink.deliver(item, now)
-                        events = receive_frame(frame, now)
-                    else:
-                        if channel in private_channels:
-                            admit = self.stream._admit_private
-                            if admit is not None:
-                                items = admit(items, now)
-                        events = push_received(key, now)
-                        sinks = routes.get(key)
-                        if sinks:
-                            for item in items:
-                                for sink in sinks:
-                                    sink.deliver(item, now)
                     if events:
                         handle(events)
                 else:
@@ -434,13 +434,6 @@ class ConnectionSlot:
 
     # -- protocol events -----------------------------------------------------------------
 
-    def _settle(self, keys: Iterable[Key]) -> None:
-        """Wake whoever waits for the exchange's verdict on ``keys``."""
-        for key in keys:
-            waiter = self.verdicts.pop(key, None)
-            if waiter is not None:
-                waiter.set()
-
     def _handle(self, events: Sequence[Event]) -> None:
         for event in events:
             kind = type(event)
@@ -456,16 +449,13 @@ class ConnectionSlot:
                     self.relogin_failures = 0
                     self.stream._slot_ready(self, reconnect)
             elif kind is SubscribeAccepted:
-                assert isinstance(event, SubscribeAccepted)
-                self._settle(event.keys)
+                self.release_waiters()
             elif kind is SubscriptionRefused:
                 assert isinstance(event, SubscriptionRefused)
                 message = printable(event.message)
                 logger.warning("%s: subscription refused: %s", self.name, message)
-                for key in event.keys:
-                    self.refusals[key] = message
                 self.stream._slot_refused(self, event.keys, message)
-                self._settle(event.keys)
+                self.release_waiters()
             elif kind is SubscriptionStale:
                 assert isinstance(event, SubscriptionStale)
                 logger.warning("%s: stale subscription: %s", self.name, event.reason)

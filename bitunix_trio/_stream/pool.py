@@ -11,7 +11,7 @@ knows which one carries a key::
      ├─ private     started with the stream when credentials are given (after login)
      └─ idle closer :meth:`ConnectionPool.close_idle` (sleeps until a shard is due)
 
-Public keys are spread by a :class:`~bitunix_trio._core.sharding.ShardPlanner`; a key keeps its
+Public keys are spread by the subscription table (``Entry.shard``); a key keeps its
 connection for as long as it is subscribed, and a new key takes a free place on an open
 connection before another one is opened. A shard left without subscriptions is kept for a
 grace period (so that leaving and subscribing again does not churn sockets), then shut down
@@ -35,8 +35,8 @@ from bitunix_trio._core.errors import AuthenticationError
 from bitunix_trio._core.frames import Key
 from bitunix_trio._core.log import logger
 from bitunix_trio._core.protocol import ConnectionProtocol
-from bitunix_trio._core.sharding import ShardPlanner
 from bitunix_trio._core.signing import new_nonce, ws_login_args
+from bitunix_trio._core.subscriptions import Entry, SubscriptionTable
 
 from .connection import ConnectionSlot
 from .connector import Connector
@@ -56,6 +56,7 @@ class ConnectionPool:
     def __init__(
         self,
         stream: BitunixStream,
+        table: SubscriptionTable,
         *,
         credentials: Credentials | None,
         public_url: str,
@@ -79,7 +80,7 @@ class ConnectionPool:
         self._wall_clock = wall_clock
         self._close_timeout = close_timeout
         self.idle_grace = idle_grace
-        self._planner = ShardPlanner()
+        self._table = table
         #: Open public connections by shard index.
         self._public: dict[int, ConnectionSlot] = {}
         #: The private connection (None without credentials, or before the start).
@@ -109,12 +110,16 @@ class ConnectionPool:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def slot_for(self, key: Key, private: bool) -> ConnectionSlot:
-        """The connection that carries ``key`` (a new one when the open ones are full)."""
-        if private:
+    def open_shards(self) -> list[int]:
+        """The indices of the open public connections."""
+        return list(self._public)
+
+    def slot_for(self, entry: Entry) -> ConnectionSlot:
+        """The connection that carries ``entry`` (opened now if its shard is new)."""
+        index = entry.shard
+        if index is None:
             assert self.private is not None
             return self.private
-        index = self._planner.assign(key, self._public)
         self._idle_since.pop(index, None)
         slot = self._public.get(index)
         if slot is None:
@@ -123,32 +128,36 @@ class ConnectionPool:
             self._supervisor.start_soon(slot.run)
         return slot
 
-    def slot_of(self, key: Key, private: bool) -> ConnectionSlot | None:
-        """The connection ``key`` is on (None: a public key that is not subscribed)."""
-        return self.private if private else self.public_slot_of(key)
+    def slot_of(self, entry: Entry) -> ConnectionSlot | None:
+        """The connection ``entry`` is on."""
+        return self.private if entry.shard is None else self._public.get(entry.shard)
 
     def public_slot_of(self, key: Key) -> ConnectionSlot | None:
         """The public connection ``key`` is on, if it is subscribed."""
-        index = self._planner.shard_of(key)
-        return None if index is None else self._public.get(index)
+        entry = self._table.get(key)
+        if entry is None or entry.shard is None:
+            return None
+        return self._public.get(entry.shard)
 
-    def release(self, key: Key) -> None:
-        """The last reference on the public ``key`` is gone: free its place (and start the
-        grace period of a shard left without subscriptions)."""
-        index = self._planner.release(key)
-        if index is not None and index > 0 and self._planner.counts[index] == 0:
+    def released(self, entry: Entry) -> None:
+        """The last reference on the public ``entry`` is gone: a shard left without
+        subscriptions starts its grace period."""
+        index = entry.shard
+        if index is not None and index > 0 and self._table.count(index) == 0:
             self._idle_since[index] = trio.current_time()
             self._idle_wake.set()
 
     # -- slots -----------------------------------------------------------------------------
 
-    def _new_slot(self, name: str, url: str, login: Any) -> ConnectionSlot:
+    def _new_slot(self, name: str, url: str, login: Any, shard: int | None) -> ConnectionSlot:
         protocol = ConnectionProtocol(
             heartbeat=self._heartbeat, login=login, wall_clock=self._wall_clock
         )
         return ConnectionSlot(
             self._stream,
+            self._table,
             name=name,
+            shard=shard,
             url=url,
             protocol=protocol,
             connector=self._connector,
@@ -158,7 +167,7 @@ class ConnectionPool:
         )
 
     def _new_public_slot(self, index: int) -> ConnectionSlot:
-        slot = self._new_slot(f"public#{index}", self._public_url, None)
+        slot = self._new_slot(f"public#{index}", self._public_url, None, index)
         self._public[index] = slot
         return slot
 
@@ -196,7 +205,7 @@ class ConnectionPool:
         supervisor.start_soon(self.close_idle)
         slots = [self._new_public_slot(0)]
         if self._credentials is not None:
-            self.private = self._new_slot("private", self._private_url, self._login_args)
+            self.private = self._new_slot("private", self._private_url, self._login_args, None)
             slots.append(self.private)
         failures: dict[int, Exception] = {}
 

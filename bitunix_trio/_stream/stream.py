@@ -41,6 +41,8 @@ from bitunix_trio._core.errors import ConfigurationError, SubscriptionRejected
 from bitunix_trio._core.events import ConnectionState, StateChanged
 from bitunix_trio._core.frames import Key
 from bitunix_trio._core.log import logger
+from bitunix_trio._core.subscriptions import SubscriptionTable
+from bitunix_trio._core.text import printable
 
 from .account import AccountSubscribeContext
 from .candles import open_channel
@@ -129,10 +131,11 @@ class BitunixStream:
     ) -> None:
         self._credentials = credentials
         self._buffer_size = buffer_size
-        #: Routing table read by every reader: key -> channels of that key.
-        self._routes: dict[Key, list[SubscriptionChannel[Any]]] = {}
+        #: Every subscribed key: its spec, channels, connection, status and verdict.
+        self._table = SubscriptionTable()
         self._pool = ConnectionPool(
             self,
+            self._table,
             credentials=credentials,
             public_url=public_url,
             private_url=private_url,
@@ -165,7 +168,7 @@ class BitunixStream:
         self._fills: FillFeed | None = None
 
     def __repr__(self) -> str:
-        return f"<BitunixStream {self._state.name} {len(self._routes)} keys>"
+        return f"<BitunixStream {self._state.name} {len(self._table)} keys>"
 
     # -- public API ----------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ class BitunixStream:
         """Counters of the stream, its connections and subscriptions."""
         now = trio.current_time()
         connections = [slot.statistics(now) for slot in self._pool.slots()]
-        channels = [c for sinks in self._routes.values() for c in sinks]
+        channels = [c for entry in self._table for c in entry.sinks]
         # Totals include what connections closed for being idle had counted.
         messages, malformed, reconnects = self._pool.retired_counts
         return StreamStatistics(
@@ -323,14 +326,15 @@ class BitunixStream:
     def _deliver(self, key: Key, value: object) -> int:
         """Hand ``value`` (e.g. from REST, ``source`` set) to every channel of ``key``."""
         now = trio.current_time()
-        sinks = self._routes.get(key, ())
+        entry = self._table.get(key)
+        sinks = () if entry is None else entry.sinks
         for sink in sinks:
             sink.deliver(value, now)
         return len(sinks)
 
     def _wanted(self) -> dict[Key, ChannelSpec[Any]]:
         """Every subscribed key with its spec."""
-        return {key: sinks[0].spec for key, sinks in self._routes.items() if sinks}
+        return self._table.wanted()
 
     def _set_degraded(self, reason: str | None) -> None:
         """Report (``reason``) or clear (None) degraded mode; shown while not all connected."""
@@ -421,43 +425,37 @@ class BitunixStream:
     def _route(
         self, spec: ChannelSpec[Any], channel: SubscriptionChannel[Any]
     ) -> SubscriptionChannel[Any]:
-        """Put ``channel`` in the routing table for ``spec`` and subscribe if needed."""
-        key = spec.key
-        slot = self._pool.slot_for(key, spec.private)
-        self._routes.setdefault(key, []).append(channel)
-        if slot.proto.subscribe(key, periodic=spec.conflate) and slot.proto.ready:
-            slot.verdicts.setdefault(key, trio.Event())
-        slot.refusals.pop(key, None)
+        """Put ``channel`` in the subscription table for ``spec`` (its connection subscribes
+        to a new key)."""
+        entry, first = self._table.add(spec, channel, open_shards=self._pool.open_shards())
+        slot = self._pool.slot_for(entry)
+        if first:
+            slot.proto.subscribe(entry)
         slot.poke()
         return channel
 
     def _detach(self, channel: SubscriptionChannel[Any]) -> None:
         channel.close()
-        spec = channel.spec
-        key = spec.key
-        sinks = self._routes.get(key)
-        if sinks is None or channel not in sinks:
+        entry, last = self._table.remove(channel.spec.key, channel)
+        if entry is None or not last:
             return
-        sinks.remove(channel)
-        if not sinks:
-            del self._routes[key]
-        slot = self._pool.slot_of(key, spec.private)
-        if slot is not None and slot.proto.unsubscribe(key):
-            if not spec.private:
-                self._pool.release(key)
+        slot = self._pool.slot_of(entry)
+        if slot is not None:
+            slot.proto.unsubscribe(entry)
+            self._pool.released(entry)
             slot.poke()
 
     async def _verdicts(self, channels: list[SubscriptionChannel[Any]]) -> None:
         for channel in channels:
             spec = channel.spec
-            key = spec.key
-            slot = self._pool.slot_of(key, spec.private)
+            entry = self._table.get(spec.key)
+            assert entry is not None
+            slot = self._pool.slot_of(entry)
             assert slot is not None
             await slot.first_attempt.wait()
-            if slot.proto.ready and slot.proto.accepted(key) is None:
-                await slot.verdicts.setdefault(key, trio.Event()).wait()
-            if slot.proto.accepted(key) is False:
-                message = slot.refusals.get(key, "refused")
+            await slot.wait_verdict(entry)
+            if entry.verdict is False:
+                message = printable(entry.refusal or "refused")
                 raise SubscriptionRejected(f"Subscription failed: {message}", spec=spec)
             channel.entered = True
         await trio.lowlevel.checkpoint()
@@ -523,7 +521,7 @@ class BitunixStream:
 
     def _slot_refused(self, slot: ConnectionSlot, keys: Iterable[Key], message: str) -> None:
         for key in keys:
-            for channel in self._routes.get(key, ()):
+            for channel in self._sinks(key):
                 if channel.entered:
                     cause = SubscriptionRejected(
                         f"Subscription failed: {message}", spec=channel.spec
@@ -532,8 +530,12 @@ class BitunixStream:
                     lost.__cause__ = cause
                     channel.fail(lost)
 
+    def _sinks(self, key: Key) -> list[SubscriptionChannel[Any]]:
+        entry = self._table.get(key)
+        return [] if entry is None else list(entry.sinks)
+
     def _slot_stale(self, slot: ConnectionSlot, key: Key, reason: str) -> None:
-        for channel in self._routes.get(key, ()):
+        for channel in self._sinks(key):
             channel.fail(SubscriptionStale(reason, channel.spec))
 
     def _fail(self, exc: BaseException) -> None:
@@ -544,8 +546,8 @@ class BitunixStream:
             logger.error("stream failed: %s", error)
             # The body is cancelled: waiting consumers see Cancelled (and the block raises
             # the error); a later receive() under a shield sees SubscriptionLost.
-            for sinks in self._routes.values():
-                for channel in sinks:
+            for entry in self._table:
+                for channel in entry.sinks:
                     lost = SubscriptionLost(f"stream failed: {error}", channel.spec)
                     lost.__cause__ = error
                     channel.fail(lost, wake=False)
