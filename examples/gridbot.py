@@ -593,10 +593,13 @@ class GridBot:
         if waiting:
             orders += f", {waiting} being placed"
         average = self.average_price
-        position = f"{self.position:+}" + (f" @ {average:.8g}" if average is not None else "")
+        position = _signed(self.position)
+        if average is not None:
+            position += f" @ {_qty_text(average.quantize(Decimal('1e-8')))}"
         return (
             f"{self.config.symbol} | open: {orders} | fills {len(self.fills)}"
-            f" | position {position} | realized P&L {self.realized_pnl:+} (fees {self.fees})"
+            f" | position {position} | realized P&L {_signed(self.realized_pnl)}"
+            f" (fees {_qty_text(self.fees)})"
             f" | {self.connection}"
         )
 
@@ -878,7 +881,7 @@ class GridBot:
             bt.DataSource.RECOVERED: " (while away)" if while_away else " (recovered)",
             bt.DataSource.REST: " (REST)",
         }.get(source, "")
-        self.show(f"{order.side} {fill.qty} @ {fill.price} filled{how}, P&L {pnl:+}")
+        self.show(f"{order.side} {fill.qty} @ {fill.price} filled{how}, P&L {_signed(pnl)}")
 
     def _set_position(self, positions: Iterable[bt.Position]) -> None:
         """Take the exchange's position of the symbol (one-way: at most one)."""
@@ -1088,6 +1091,12 @@ def _filled_of(fill_id: str) -> Decimal | None:
 def _qty_text(qty: Decimal) -> str:
     """A quantity without exponent or trailing zeros, as in fill ids (``0.0300`` -> ``0.03``)."""
     return format(qty.normalize(), "f") if qty else "0"
+
+
+def _signed(number: Decimal) -> str:
+    """``+12.5``, ``-0.003``, ``0``: plain, with its sign."""
+    text = _qty_text(abs(number))
+    return text if not number else ("+" if number > 0 else "-") + text
 
 
 def _span(prices: Iterable[Decimal]) -> str:
