@@ -246,6 +246,9 @@ async def test_a_consumer_behind_takes_what_piled_up_in_few_steps() -> None:
             assert await ch.receive() == expected
             seen.append(steps)
         nursery.cancel_scope.cancel()
-    # Other tasks ran, but not once per value: BATCH_LIMIT values per turn.
+    # Other tasks ran, but not once per value: BATCH_LIMIT values per turn. Trio reverses
+    # a scheduler batch at random, so two turns of the consumer can follow each other with
+    # no step of the other task between them: at worst every pair of turns looks like one.
     turns = len(set(seen))
-    assert 300 // (BATCH_LIMIT + 1) <= turns <= 300 // BATCH_LIMIT + 1
+    least = -(-300 // BATCH_LIMIT)
+    assert (least + 1) // 2 <= turns <= 300 // BATCH_LIMIT + 1
