@@ -30,7 +30,16 @@ SLOW_PAUSE = 0.001
 
 
 def _peak_kib() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    """The peak RSS of this process image. Linux's ``VmHWM``: ``ru_maxrss`` would also
+    count the parent's memory, which the child shared between fork and exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _current_kib() -> int:
