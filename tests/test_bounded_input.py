@@ -33,7 +33,13 @@ from bitunix_trio._core.errors import (
     RestError,
 )
 from bitunix_trio._core.frames import ErrorFrame, Malformed, Push, decode
-from bitunix_trio._core.models import OrderBookUpdate, TickerUpdate
+from bitunix_trio._core.models import OrderBookUpdate, TickerUpdate, to_levels
+from bitunix_trio._core.numbers import (
+    MAX_EXPONENT,
+    MAX_NUMBER_CHARS,
+    PLAIN_MAX_CHARS,
+    plain_book,
+)
 from bitunix_trio._core.protocol import ConnectionState
 from bitunix_trio._core.rest_wire import parse_rest_order
 from bitunix_trio._core.wire import parse_order
@@ -135,6 +141,75 @@ def test_book_levels_out_of_bounds_raise_remote_protocol_error(level: list[str])
     with pytest.raises(RemoteProtocolError, match="BTCUSDT"):
         book.bids  # noqa: B018
     assert time.perf_counter() - started < 0.05
+
+
+PLAIN_LEVELS = [
+    ["86699.6", "2.2740"],
+    ["0", "0.0"],
+    ["007.50", "5."],
+    [".5", "1" * 40],
+    ["0." + "0" * 37 + "1", "9" * 39 + "."],
+]
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        PLAIN_LEVELS,
+        [["1" + "0" * 40, "1"]],  # 41 digits: not the plain form, and 1e40 is within bounds
+        [["1" + "0" * 41, "1"]],  # 1e41: out of bounds
+        [["0." + "0" * 40 + "1", "1"]],  # 1e-41: out of bounds
+        [["1e5", "1"]],
+        [["-0", "1"]],
+        [["NaN", "1"]],
+        [["", ""], ["1", "2"]],  # an empty level is dropped
+        [["1.2.3", "1"]],
+        [[".", "1"]],
+        [["\u0661\u0662", "1"]],  # Arabic-Indic digits: not ASCII
+        [["ab", "1"]],
+    ],
+)
+def test_reading_every_level_gives_what_the_checked_path_gives(levels: list[list[str]]) -> None:
+    compact = json.dumps(
+        {"ch": "depth_book15", "symbol": "BTCUSDT", "ts": 1, "data": {"b": levels, "a": levels}},
+        separators=(",", ":"),
+    )
+    frame = decode(compact)
+    assert isinstance(frame, Push)
+    [book] = frame.items
+    assert isinstance(book, OrderBookUpdate)
+    try:
+        expected = to_levels(levels)
+    except (ValueError, TypeError, ArithmeticError):
+        with pytest.raises(RemoteProtocolError, match="BTCUSDT"):
+            book.bids  # noqa: B018
+        return
+    assert book.bids == book.asks == expected
+    # The same Decimals, exponents included (Decimal("5.") is not Decimal("5.0")).
+    assert [tuple(map(repr, level)) for level in book.bids] == [
+        tuple(map(repr, level)) for level in expected
+    ]
+
+
+def test_plain_books_convert_in_one_call_and_nothing_else_does() -> None:
+    def wire(levels: list[list[str]], **more: object) -> bytes:
+        return json.dumps({"b": levels, "a": [], **more}, separators=(",", ":")).encode()
+
+    both = plain_book(wire(PLAIN_LEVELS))
+    assert both is not None
+    assert both == (to_levels(PLAIN_LEVELS), ())
+    assert PLAIN_MAX_CHARS - 1 <= MAX_EXPONENT
+    assert PLAIN_MAX_CHARS <= MAX_NUMBER_CHARS
+    for refused in (
+        wire([["1" * (PLAIN_MAX_CHARS + 1), "1"]]),
+        wire([["1E5", "1"]]),
+        wire([["-1", "1"]]),
+        wire([["Infinity", "1"]]),
+        wire([["", ""]]),
+        wire([["1", "2"]], x="y"),
+        json.dumps({"b": [["1", "2"]], "a": []}).encode(),  # whitespace
+    ):
+        assert plain_book(refused) is None, refused
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from .errors import RemoteProtocolError
 from .numbers import MAX_EXPONENT as _MAX_EXP
 from .numbers import MAX_NUMBER_CHARS as _MAX_CHARS
 from .numbers import number as _number
+from .numbers import plain_book as _plain_book
 
 __all__ = [
     "KLINE_INTERVALS",
@@ -255,19 +256,29 @@ class OrderBookUpdate(_Timestamped):
         depth: int | None,
         ts: int,
         source: DataSource = DataSource.WEBSOCKET,
+        wire: Any = None,
     ) -> OrderBookUpdate:
         """A book over raw wire levels (lists of ``[price, qty]`` whose shape the caller
-        checked), converted on first read."""
+        checked), converted on first read. ``wire``, the JSON of the levels (``{"b":..,
+        "a":..}``), if given, lets reading all levels convert both sides in one call when
+        every number is in the plain form (see ``numbers.plain_book``)."""
         self = _new(cls)
         _set_symbol(self, symbol)
-        _set_bids(self, _Raw(bids))
-        _set_asks(self, _Raw(asks))
+        _set_bids(self, _Raw(bids, wire))
+        _set_asks(self, _Raw(asks, wire))
         _set_depth(self, depth)
         _set_ts(self, ts)
         _set_source(self, source)
         return self
 
     def _side(self, raw: _Raw, slot: Any) -> tuple[Level, ...]:
+        if raw.wire is not None:
+            both = _plain_book(raw.wire)
+            if both is not None:
+                for side_slot, levels in zip((_BIDS, _ASKS), both, strict=True):
+                    if side_slot.__get__(self).__class__ is _Raw:
+                        side_slot.__set__(self, levels)
+                return both[0] if slot is _BIDS else both[1]
         try:
             levels = to_levels(raw.levels)
         except (ValueError, TypeError, ArithmeticError):
@@ -334,12 +345,14 @@ def _first_bad_level(raw: Sequence[Sequence[Any]]) -> object:
 
 
 class _Raw:
-    """Wire levels not converted yet (a marker type: converted sides are tuples)."""
+    """Wire levels not converted yet (a marker type: converted sides are tuples), and the
+    JSON of both sides when the decoder kept it."""
 
-    __slots__ = ("levels",)
+    __slots__ = ("levels", "wire")
 
-    def __init__(self, levels: Sequence[Sequence[Any]]) -> None:
+    def __init__(self, levels: Sequence[Sequence[Any]], wire: Any = None) -> None:
         self.levels = levels
+        self.wire = wire
 
     def __repr__(self) -> str:
         return f"<unconverted {self.levels!r}>"

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+import msgspec
+
 from .errors import RemoteProtocolError
 
 __all__ = [
@@ -34,12 +36,14 @@ __all__ = [
     "MAX_INT",
     "MAX_NUMBER_CHARS",
     "MAX_TIME_MS",
+    "PLAIN_MAX_CHARS",
     "NumberRefused",
     "NumberTypeRefused",
     "check_decimal",
     "check_int",
     "check_time_ms",
     "number",
+    "plain_book",
     "shown",
 ]
 
@@ -53,6 +57,24 @@ MAX_INT = 10**18
 MAX_TIME_MS = 253_402_300_799_999
 
 _SHOWN = 40
+
+#: The longest number of the plain form (:func:`plain_book`): ASCII digits and at most one
+#: point, so at most 40 digits: its adjusted exponent is within ``±(PLAIN_MAX_CHARS - 1)``.
+PLAIN_MAX_CHARS = 40
+_DIGITS_AS_D = bytes.maketrans(b"0123456789.", b"d" * 11)
+_PLAIN_TOO_LONG = b"d" * (PLAIN_MAX_CHARS + 1)
+#: What a plain book's JSON is made of, digits and points written as ``d``.
+_PLAIN_BOOK_CHARS = b'{}[],:"abd'
+
+Level = tuple[Decimal, Decimal]
+
+
+class _PlainBook(msgspec.Struct):
+    b: tuple[tuple[Decimal, Decimal], ...]
+    a: tuple[tuple[Decimal, Decimal], ...]
+
+
+_decode_plain_book = msgspec.json.Decoder(_PlainBook).decode
 
 
 class NumberRefused(RemoteProtocolError, ValueError):
@@ -117,6 +139,27 @@ def number(value: object, field: str, *, signed: bool = True) -> Decimal:
     else:
         raise NumberTypeRefused(f"{field}: expected a number or numeric string, not {cls.__name__}")
     return check_decimal(d, field, value, signed)
+
+
+def plain_book(data: bytes | msgspec.Raw) -> tuple[tuple[Level, ...], tuple[Level, ...]] | None:
+    """Both sides of an order book's JSON ``{"b":[["price","qty"],...],"a":[...]}`` as
+    Decimal levels, converted in one call (in C, by msgspec), if the JSON holds numbers
+    in the plain form only; None otherwise, and the caller takes the checked path.
+
+    The plain form is the fast path of the gate: 1 to :data:`PLAIN_MAX_CHARS` ASCII
+    digits with at most one point, nothing else (no sign, no exponent, no ``NaN``, no
+    whitespace anywhere). Such a number is finite, not negative and within every bound
+    above, so no value needs a check of its own: the JSON is checked as a whole, with two
+    byte translations and a search.
+    """
+    marked = bytes(data).translate(_DIGITS_AS_D)
+    if marked.translate(None, _PLAIN_BOOK_CHARS) or _PLAIN_TOO_LONG in marked:
+        return None
+    try:
+        book = _decode_plain_book(data)
+    except (msgspec.DecodeError, ValueError, ArithmeticError):  # "", ".", "1.2.3", "ab"...
+        return None
+    return book.b, book.a
 
 
 def check_int(value: object, field: str, *, signed: bool = True) -> int:

@@ -102,7 +102,8 @@ _book_from_wire = OrderBookUpdate._from_wire
 def _book(depth: int | None) -> FastParser:
     def parse(symbol: str | None, ts: int, data: msgspec.Raw) -> tuple[Any, ...]:
         book = _BOOK(data)
-        return (_book_from_wire("" if symbol is None else symbol, book.b, book.a, depth, ts, _WS),)
+        symbol = "" if symbol is None else symbol
+        return (_book_from_wire(symbol, book.b, book.a, depth, ts, _WS, data),)
 
     return parse
 
