@@ -446,7 +446,7 @@ async def _watch_memory(stream: bt.BitunixStream, checker: _Checker, every: floa
 def _check_memory(stream: bt.BitunixStream, checker: _Checker) -> None:
     """The ledger within its caps; what the stream retains flat once the ledger is full."""
     report = checker.report
-    fallback = stream._fallback
+    fallback = stream._supervisor.fallback
     assert fallback is not None
     ledger = fallback.ledger  # the account ledger: bounded by its caps
     cap = ledger.max_finished
@@ -473,7 +473,7 @@ def _check_ledger(
     """After the last reconciliation: memory as above, and the ledger's open orders are
     exactly the exchange's (none kept after it finished)."""
     _check_memory(stream, checker)
-    fallback = stream._fallback
+    fallback = stream._supervisor.fallback
     assert fallback is not None
     kept = set(fallback.ledger.open_orders)
     pending = {o.order_id for o in sim.engine.pending_orders(key)}

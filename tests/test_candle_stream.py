@@ -83,7 +83,7 @@ async def test_closed_candles_survive_a_disconnect_spanning_two_closes(
             end = first_bucket + 7 * MINUTE_MS + 1_000
             await trio.sleep((end - memory_sim.now_ms()) / 1000)
             nursery.cancel_scope.cancel()
-        feed = stream._candles
+        feed = stream._supervisor.candles
         assert isinstance(feed, CandleFeed)
         assert feed.recoveries == 2  # one per subscription
         assert feed.abandoned == 0

@@ -185,7 +185,7 @@ async def test_leaving_the_block_cancels_a_candle_recovery_under_way(
             memory_sim.ws_down()
             await trio.sleep(61)
             memory_sim.ws_down(False)
-            feed = stream._candles
+            feed = stream._supervisor.candles
             assert feed is not None
             await memory_sim.wait_for_connections(1)
             await trio.sleep(1)  # the first push came: REST is being retried

@@ -37,6 +37,7 @@ from bitunix_trio._core.models import (
     StopType,
     TimeInForce,
     UpdateEvent,
+    book_from_wire,
 )
 from bitunix_trio._core.wire import (
     ms_to_datetime,
@@ -156,7 +157,7 @@ def test_kline_value_fields() -> None:
 
 def test_order_book_from_the_wire_is_an_ordinary_value() -> None:
     # Levels from the wire are converted when a side is first read; nothing else shows it.
-    lazy = OrderBookUpdate._from_wire(
+    lazy = book_from_wire(
         "BTCUSDT",
         [[str(p), str(q)] for p, q in BOOK15.bids],
         [[str(p), str(q)] for p, q in BOOK15.asks] + [["", ""]],
@@ -193,7 +194,7 @@ def test_order_book_from_the_wire_is_an_ordinary_value() -> None:
 
 
 def test_order_book_with_bad_numbers_raises_when_read() -> None:
-    book = OrderBookUpdate._from_wire("XUSDT", [["1", "2"]], [["abc", "1"]], 5, 1)
+    book = book_from_wire("XUSDT", [["1", "2"]], [["abc", "1"]], 5, 1)
     assert book.bids == ((D(1), D(2)),)
     with pytest.raises(RemoteProtocolError, match="XUSDT: invalid order book level"):
         book.best_ask  # noqa: B018
@@ -205,7 +206,7 @@ def test_order_book_with_bad_numbers_raises_when_read() -> None:
 
 
 def test_best_levels_convert_only_the_best_level() -> None:
-    book = OrderBookUpdate._from_wire(
+    book = book_from_wire(
         "XUSDT", [["", ""], ["2", "1"], ["oops", "1"]], [["3", "1"], ["4", "x"]], 5, 1
     )
     assert book.best_bid == (D(2), D(1))
@@ -214,7 +215,7 @@ def test_best_levels_convert_only_the_best_level() -> None:
         book.bids  # noqa: B018
     with pytest.raises(RemoteProtocolError, match=r"\['4', 'x'\]"):
         book.asks  # noqa: B018
-    empty = OrderBookUpdate._from_wire("XUSDT", [["", ""]], [], 5, 1)
+    empty = book_from_wire("XUSDT", [["", ""]], [], 5, 1)
     assert empty.best_bid is None
     assert empty.best_ask is None
     assert empty.bids == ()

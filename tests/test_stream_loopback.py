@@ -127,7 +127,7 @@ async def test_idle_extra_connection_closes_and_comes_back(
             open_stream(sim, connector=transport) as stream,
             stream.subscribe_many(first) as kept,
         ):
-            stream._pool.idle_grace = 0.5  # the default (IDLE_SHARD_GRACE) is 5 s
+            stream._supervisor.pool.idle_grace = 0.5  # the default (IDLE_SHARD_GRACE) is 5 s
             async with stream.subscribe_many(second) as extra:
                 assert sorted(len(c.streams) for c in sim.connections) == [50, 300]
                 assert (await extra[0].receive()).symbol == "XRPUSDT"

@@ -36,10 +36,10 @@ async def test_deliver_from_another_task_marked_as_rest(
     ):
         ws_value = await tickers.receive()
         assert ws_value.source is DataSource.WEBSOCKET
-        assert stream._wanted() == {Ticker("BTCUSDT").key: Ticker("BTCUSDT")}
+        assert stream._supervisor.wanted() == {Ticker("BTCUSDT").key: Ticker("BTCUSDT")}
         rest_value = dataclasses.replace(ws_value, source=DataSource.REST)
-        assert stream._deliver(Ticker("BTCUSDT").key, rest_value) == 1
-        assert stream._deliver(Ticker("ETHUSDT").key, rest_value) == 0  # nobody listens
+        assert stream._supervisor.deliver(Ticker("BTCUSDT").key, rest_value) == 1
+        assert stream._supervisor.deliver(Ticker("ETHUSDT").key, rest_value) == 0  # nobody listens
         assert (await tickers.receive()).source is DataSource.REST
 
 
@@ -50,7 +50,7 @@ async def test_degraded_state_while_a_connection_is_down(
         open_sim_stream(memory_sim, seed=2) as stream,
         stream.state_events() as changes,
     ):
-        stream._set_degraded("polling REST")  # shown only while not everything is up
+        stream._supervisor.set_degraded("polling REST")  # shown only while not everything is up
         assert stream.state is S.CONNECTED
         memory_sim.ws_down()
         seen: list[StateChange] = []
@@ -59,13 +59,13 @@ async def test_degraded_state_while_a_connection_is_down(
             if change.connection is None:
                 seen.append(change)
         assert (seen[0].old, seen[0].new) == (S.CONNECTED, S.DEGRADED)
-        stream._notice("trades cannot be back-filled")
+        stream._supervisor.notice("trades cannot be back-filled")
         while (notice := await changes.receive()).old is not notice.new:
             pass
         assert (notice.new, notice.reason) == (S.DEGRADED, "trades cannot be back-filled")
-        stream._set_degraded(None)
+        stream._supervisor.set_degraded(None)
         assert state_of(stream) is S.RECONNECTING
-        stream._set_degraded("polling REST")
+        stream._supervisor.set_degraded("polling REST")
         assert state_of(stream) is S.DEGRADED
         memory_sim.ws_down(False)
         async for change in changes:
@@ -89,7 +89,7 @@ async def test_hooks_after_every_connect_and_loss(
         open_sim_stream(memory_sim, seed=2, credentials=memory_sim.credentials) as stream,
         stream.subscribe(Orders()),
     ):
-        stream._add_hooks(on_ready=on_ready, on_down=on_down)
+        stream._supervisor.add_hooks(on_ready=on_ready, on_down=on_down)
         memory_sim.drop_all()
         await memory_sim.wait_for_connections(0)
         await memory_sim.wait_for_connections(2)
@@ -115,7 +115,7 @@ async def test_spawned_task_failure_is_fatal(
 
     async def body() -> None:
         async with open_sim_stream(memory_sim, seed=2) as stream:
-            stream._spawn(poller)
+            stream._supervisor.spawn(poller)
             async with stream.subscribe(OrderBook("BTCUSDT")) as books:
                 async for _ in books:
                     pass
@@ -128,7 +128,9 @@ async def test_spawned_task_failure_is_fatal(
 
 
 async def test_private_values_pass_the_admission_filter(
-    memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
+    memory_sim: SimulatedExchange,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from decimal import Decimal
 
@@ -144,7 +146,7 @@ async def test_private_values_pass_the_admission_filter(
         open_sim_stream(memory_sim, seed=2, credentials=memory_sim.credentials) as stream,
         stream.subscribe(Balance(snapshot=False)) as balances,
     ):
-        stream._admit_private = admit
+        monkeypatch.setattr(stream._supervisor.fallback, "admit_private", admit)
         start = memory_sim.credit("USDT", Decimal(0)).available
         memory_sim.credit("USDT", Decimal(-start + 50))  # 50: filtered out
         memory_sim.credit("USDT", Decimal(100))  # 150: delivered

@@ -588,7 +588,7 @@ class Subscription:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Subscription):
-            return self._spec == other._spec
+            return self._spec == other.resolve()
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -19,6 +19,7 @@ __all__ = [
     "ExchangeMessage",
     "KeyStatus",
     "LoginFailed",
+    "StateChange",
     "StateChanged",
     "SubscribeAccepted",
     "SubscriptionRefused",
@@ -121,3 +122,20 @@ Event = (
     | BadFrame
     | ExchangeMessage
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A state transition of the stream (``connection`` None) or of one connection.
+
+    ``connection`` names the connection (``"public#0"``, ``"private"``); ``time`` is Trio's
+    clock; ``reason`` says why, when known (the error that closed a connection...). A
+    notice about the stream (say, that trades cannot be back-filled while degraded) comes
+    as a change with ``old == new``.
+    """
+
+    old: ConnectionState
+    new: ConnectionState
+    reason: str | None
+    connection: str | None
+    time: float

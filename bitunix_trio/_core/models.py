@@ -247,30 +247,6 @@ class OrderBookUpdate(_Timestamped):
         _set_ts(self, ts)
         _set_source(self, source)
 
-    @classmethod
-    def _from_wire(
-        cls,
-        symbol: str,
-        bids: Sequence[Sequence[Any]],
-        asks: Sequence[Sequence[Any]],
-        depth: int | None,
-        ts: int,
-        source: DataSource = DataSource.WEBSOCKET,
-        wire: Any = None,
-    ) -> OrderBookUpdate:
-        """A book over raw wire levels (lists of ``[price, qty]`` whose shape the caller
-        checked), converted on first read. ``wire``, the JSON of the levels (``{"b":..,
-        "a":..}``), if given, lets reading all levels convert both sides in one call when
-        every number is in the plain form (see ``numbers.plain_book``)."""
-        self = _new(cls)
-        _set_symbol(self, symbol)
-        _set_bids(self, _Raw(bids, wire))
-        _set_asks(self, _Raw(asks, wire))
-        _set_depth(self, depth)
-        _set_ts(self, ts)
-        _set_source(self, source)
-        return self
-
     def _side(self, raw: _Raw, slot: Any) -> tuple[Level, ...]:
         if raw.wire is not None:
             both = _plain_book(raw.wire)
@@ -333,6 +309,29 @@ class OrderBookUpdate(_Timestamped):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.symbol, self.bids, self.asks, self.depth, self.ts, self.source))
+
+
+def book_from_wire(
+    symbol: str,
+    bids: Sequence[Sequence[Any]],
+    asks: Sequence[Sequence[Any]],
+    depth: int | None,
+    ts: int,
+    source: DataSource = DataSource.WEBSOCKET,
+    wire: Any = None,
+) -> OrderBookUpdate:
+    """A book over raw wire levels (lists of ``[price, qty]`` whose shape the caller
+    checked), converted on first read (the codecs build books with it). ``wire``, the JSON
+    of the levels (``{"b":.., "a":..}``), if given, lets reading all levels convert both
+    sides in one call when every number is in the plain form (see ``numbers.plain_book``)."""
+    book = _new(OrderBookUpdate)
+    _set_symbol(book, symbol)
+    _set_bids(book, _Raw(bids, wire))
+    _set_asks(book, _Raw(asks, wire))
+    _set_depth(book, depth)
+    _set_ts(book, ts)
+    _set_source(book, source)
+    return book
 
 
 def _first_bad_level(raw: Sequence[Sequence[Any]]) -> object:

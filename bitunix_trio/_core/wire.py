@@ -54,6 +54,7 @@ from .models import (
     Trade,
     UpdateEvent,
     _ParsingEnum,
+    book_from_wire,
     to_levels,
 )
 from .models import _dec as _dec  # re-exported: the REST parsers use it too
@@ -315,7 +316,7 @@ def parse_order_book(
     of the levels is checked here; their numbers are converted when a side is first read
     (see :class:`~bitunix_trio.OrderBookUpdate`).
     """
-    return OrderBookUpdate._from_wire(
+    return book_from_wire(
         "" if symbol is None else _str(symbol),
         check_levels(data["b"]),
         check_levels(data["a"]),

@@ -26,12 +26,12 @@ from .models import (
     DataSource,
     KlineUpdate,
     MarkPriceUpdate,
-    OrderBookUpdate,
     PriceType,
     Side,
     TickerSummary,
     TickerUpdate,
     Trade,
+    book_from_wire,
 )
 from .numbers import MAX_EXPONENT as _MAX_EXP
 from .numbers import MAX_NUMBER_CHARS as _MAX_CHARS
@@ -96,7 +96,7 @@ class _Book(msgspec.Struct):
 
 
 _BOOK = msgspec.json.Decoder(_Book).decode
-_book_from_wire = OrderBookUpdate._from_wire
+_book_from_wire = book_from_wire
 
 
 def _book(depth: int | None) -> FastParser:

@@ -1,7 +1,8 @@
 """The stream's REST side: degraded mode while the WebSocket is down, account recovery.
 
-:class:`StreamFallback` is attached to a stream by ``open_bitunix_stream`` and runs as a
-child of its supervisor::
+:class:`StreamFallback` is made by the stream's supervisor, which it reaches through a
+narrow interface (:class:`FallbackStream`: deliver, the wanted specs, the state, notices,
+connection hooks), and runs as a child of it::
 
     supervisor
      ├─ public#0, public#1, ..., private     (connection slots)
@@ -15,8 +16,7 @@ child of its supervisor::
 
 Private pushes pass :meth:`StreamFallback.admit_private` (the ledger) before delivery, so
 an update recovered over REST and the same update arriving over the WebSocket reach
-consumers once. When a public connection comes back, order book channels drop what they
-buffered (older than the new socket's first snapshot, which follows at once).
+consumers once.
 
 State: while polling, the stream is ``DEGRADED`` (the reason says what feeds it); what REST
 cannot feed (trades) is announced with a ``DEGRADED -> DEGRADED`` event carrying the reason.
@@ -26,8 +26,9 @@ a polling round works again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -38,33 +39,87 @@ from bitunix_trio._core.events import ConnectionState
 from bitunix_trio._core.frames import Key
 from bitunix_trio._core.ledger import AccountLedger
 from bitunix_trio._core.models import AccountBalance, Order, Position
-from bitunix_trio._stream.account import AccountSnapshots
 
 from .poller import poll_market
 from .reconciliation import Reconciler
 
 if TYPE_CHECKING:
-    from bitunix_trio._stream.connection import ConnectionSlot
-    from bitunix_trio._stream.stream import BitunixStream
+    from bitunix_trio._rest.client import BitunixRestClient
 
-__all__ = ["StreamFallback", "check_fallback_options"]
-
-_BOOK_CHANNELS = frozenset({"depth_book1", "depth_book5", "depth_book15", "depth_books"})
+__all__ = ["Connection", "FallbackOptions", "FallbackStream", "StreamFallback"]
 
 
-def check_fallback_options(
-    fallback_grace: object,
-    poll_interval: object,
-    reconcile_interval: object,
-    reconcile_quiet_after: object,
-) -> tuple[float | None, float, float | None, float | None]:
-    """Validate the stream's fallback arguments (:class:`ConfigurationError` if wrong)."""
-    return (
-        check_optional_seconds(fallback_grace, "fallback_grace", zero=True),
-        check_seconds(poll_interval, "poll_interval"),
-        check_optional_seconds(reconcile_interval, "reconcile_interval"),
-        check_optional_seconds(reconcile_quiet_after, "reconcile_quiet_after"),
-    )
+class Connection(Protocol):
+    """What the fallback knows of one of the stream's connections."""
+
+    @property
+    def name(self) -> str:
+        """``public#N`` or ``private``."""
+
+    @property
+    def shard(self) -> int | None:
+        """The public connection's index; None for the private one."""
+
+
+class FallbackStream(Protocol):
+    """What the fallback needs of its stream."""
+
+    @property
+    def state(self) -> ConnectionState:
+        """The stream's state."""
+
+    def deliver(self, key: Key, value: object) -> int:
+        """Hand ``value`` to every channel of ``key``."""
+
+    def wanted(self) -> Mapping[Key, ChannelSpec[Any]]:
+        """Every subscribed key with its spec."""
+
+    def is_live(self, key: Key) -> bool:
+        """Whether the public connection of ``key`` is up and serving it."""
+
+    def set_degraded(self, reason: str) -> None:
+        """Report degraded mode (REST feeds the subscriptions)."""
+
+    def clear_degraded(self, why: str | None) -> None:
+        """Leave degraded mode, saying ``why``."""
+
+    def notice(self, message: str, connection: str | None = None) -> None:
+        """Publish a notice as a state event."""
+
+    def add_hooks(
+        self,
+        *,
+        on_ready: Callable[[Connection, bool], None] | None = None,
+        on_down: Callable[[Connection, BaseException], None] | None = None,
+        on_retired: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Be told of every (re)connect, loss, and idle connection closed for good."""
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackOptions:
+    """The stream's fallback arguments (see ``open_bitunix_stream``)."""
+
+    grace: float | None
+    poll_interval: float
+    reconcile_interval: float | None
+    reconcile_quiet_after: float | None
+
+    @classmethod
+    def check(
+        cls,
+        fallback_grace: object,
+        poll_interval: object,
+        reconcile_interval: object,
+        reconcile_quiet_after: object,
+    ) -> FallbackOptions:
+        """Validate the arguments (:class:`ConfigurationError` if wrong)."""
+        return cls(
+            check_optional_seconds(fallback_grace, "fallback_grace", zero=True),
+            check_seconds(poll_interval, "poll_interval"),
+            check_optional_seconds(reconcile_interval, "reconcile_interval"),
+            check_optional_seconds(reconcile_quiet_after, "reconcile_quiet_after"),
+        )
 
 
 class StreamFallback:
@@ -72,34 +127,31 @@ class StreamFallback:
 
     def __init__(
         self,
-        stream: BitunixStream,
+        stream: FallbackStream,
+        rest: BitunixRestClient,
+        ledger: AccountLedger,
+        options: FallbackOptions,
         *,
-        grace: float | None,
-        poll_interval: float,
-        reconcile_interval: float | None,
-        reconcile_quiet_after: float | None,
         private: bool,
         clock: Callable[[], float],
     ) -> None:
         self.stream = stream
-        self.grace = grace
-        self.poll_interval = poll_interval
-        self.ledger = AccountLedger(start_ms=int(clock() * 1000))
+        self.rest = rest
+        self.grace = options.grace
+        self.poll_interval = options.poll_interval
+        #: The account as consumers were given it (orders placed through the stream's
+        #: client reach it as changes, never as the baseline: see ``rest_client``).
+        self.ledger = ledger
         self.reconciler: Reconciler | None = None
-        #: Snapshots of the account subscriptions (with credentials).
-        self.snapshots: AccountSnapshots | None = None
         if private:
             self.reconciler = Reconciler(
-                stream.rest,
-                self.ledger,
-                stream._deliver,
-                interval=reconcile_interval,
-                quiet_after=reconcile_quiet_after,
+                rest,
+                ledger,
+                stream.deliver,
+                interval=options.reconcile_interval,
+                quiet_after=options.reconcile_quiet_after,
                 clock=clock,
             )
-            self.snapshots = AccountSnapshots(stream, self.ledger, self.reconcile)
-            # Orders placed through the stream's client are changes, never the baseline.
-            stream.rest._on_placed.append(self.ledger.note_placed)
         #: Public connections that are down, with the Trio time they went down.
         self.down_since: dict[str, float] = {}
         self._errors: dict[str, str] = {}
@@ -108,7 +160,7 @@ class StreamFallback:
         self._rest_failing = False
         #: Polling sessions started so far.
         self.degradations = 0
-        stream._add_hooks(
+        stream.add_hooks(
             on_ready=self._on_ready, on_down=self._on_down, on_retired=self._on_retired
         )
 
@@ -119,41 +171,31 @@ class StreamFallback:
 
     # -- hooks (called synchronously by the connection slots) ----------------------------
 
-    def _on_down(self, slot: ConnectionSlot, error: BaseException) -> None:
-        if slot is self.stream._pool.private:
+    def _on_down(self, slot: Connection, error: BaseException) -> None:
+        if slot.shard is None:
             return
         self.down_since.setdefault(slot.name, trio.current_time())
         self._errors[slot.name] = str(error)
         self._changed.set()
 
-    def _on_ready(self, slot: ConnectionSlot, reconnect: bool) -> None:
-        if slot is self.stream._pool.private:
+    def _on_ready(self, slot: Connection, reconnect: bool) -> None:
+        if slot.shard is None:
             if self.reconciler is not None:
                 self.reconciler.request()
             return
         self.down_since.pop(slot.name, None)
         self._errors.pop(slot.name, None)
-        if reconnect:
-            self._drop_buffered_books(slot)
         if not self.down_since and self._poll_scope is not None:
             self._poll_scope.cancel()
         self._changed.set()
 
-    def _on_retired(self, slot: ConnectionSlot) -> None:
+    def _on_retired(self, slot: Connection) -> None:
         # An idle shard closed for good is not down (it has nothing to feed) any more.
         if self.down_since.pop(slot.name, None) is not None:
             self._errors.pop(slot.name, None)
             if not self.down_since and self._poll_scope is not None:
                 self._poll_scope.cancel()
             self._changed.set()
-
-    def _drop_buffered_books(self, slot: ConnectionSlot) -> None:
-        """Books buffered before this socket are older than its first snapshot: drop them."""
-        stream = self.stream
-        for entry in stream._table.on_shard(slot.shard):
-            if entry.key[0] in _BOOK_CHANNELS:
-                for channel in entry.sinks:
-                    channel.discard_buffered()
 
     def admit_private(self, items: Sequence[Any], now: float) -> Sequence[Any]:
         """The private pushed values consumers have not seen yet (and note the activity)."""
@@ -207,7 +249,7 @@ class StreamFallback:
             self._set_degraded(True)
             try:
                 await poll_market(
-                    self.stream.rest,
+                    self.rest,
                     self._polled_specs,
                     self._deliver_polled,
                     interval=self.poll_interval,
@@ -229,12 +271,10 @@ class StreamFallback:
         )
 
     def _set_degraded(self, on: bool, why: str | None = None) -> None:
-        stream = self.stream
         if on:
-            stream._set_degraded(self._down_reason())
-        elif stream._degraded is not None:
-            stream._degraded = None
-            stream._update_state(why, None)
+            self.stream.set_degraded(self._down_reason())
+        else:
+            self.stream.clear_degraded(why)
 
     def _rest_status(self, error: BitunixError | None) -> None:
         if error is None:
@@ -247,21 +287,20 @@ class StreamFallback:
             )
 
     def _key_is_down(self, key: Key) -> bool:
-        slot = self.stream._pool.public_slot_of(key)
-        return slot is None or not slot.proto.ready
+        return not self.stream.is_live(key)
 
     def _polled_specs(self) -> list[ChannelSpec[Any]]:
         return [
             spec
-            for key, spec in self.stream._wanted().items()
+            for key, spec in self.stream.wanted().items()
             if not spec.private and self._key_is_down(key)
         ]
 
     def _deliver_polled(self, key: Key, value: object) -> None:
         if self._key_is_down(key):
-            self.stream._deliver(key, value)
+            self.stream.deliver(key, value)
 
     def _unavailable(self, spec: ChannelSpec[Any], reason: str) -> None:
         stream = self.stream
         if stream.state is ConnectionState.DEGRADED:
-            stream._notice(f"{spec!r}: {reason}")
+            stream.notice(f"{spec!r}: {reason}")

@@ -55,6 +55,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
@@ -128,7 +129,7 @@ from .results import (
 )
 from .session import RestSession
 
-__all__ = ["DEFAULT_BASE_URL", "BitunixRestClient", "open_rest_client"]
+__all__ = ["DEFAULT_BASE_URL", "BitunixRestClient", "open_rest_client", "rest_client"]
 
 #: The exchange's REST base URL.
 DEFAULT_BASE_URL = "https://fapi.bitunix.com"
@@ -176,14 +177,20 @@ class BitunixRestClient(AccountCalls):
     (``_rest.account``).
     """
 
-    def __init__(self, session: RestSession, base_url: str) -> None:
+    def __init__(
+        self,
+        session: RestSession,
+        base_url: str,
+        *,
+        on_placed: Callable[[str], None] | None = None,
+    ) -> None:
         self._session = session
         self._base_url = base_url
         # The trading pairs, fetched once when an error needs them to be explained.
         self._pairs: list[TradingPair] | None = None
         self._pairs_lock = trio.Lock()
         #: Called with the id of every order placed (a stream's account ledger listens).
-        self._on_placed: list[Callable[[str], None]] = []
+        self._on_placed = on_placed
 
     def __repr__(self) -> str:
         creds = self._session.credentials
@@ -487,8 +494,8 @@ class BitunixRestClient(AccountCalls):
             client_id = self._session.new_client_id()
         body["clientId"] = check_client_id(client_id)
         placed = await self._place(str(body["symbol"]), client_id, body)
-        for hook in self._on_placed:
-            hook(placed.order_id)
+        if self._on_placed is not None:
+            self._on_placed(placed.order_id)
         return placed
 
     async def _place(self, symbol: str, client_id: str, body: dict[str, object]) -> PlacedOrder:
@@ -652,6 +659,51 @@ async def open_rest_client(
         max_body_bytes: the longest reply body read (4 MiB); a longer one is refused with
             :class:`RestError` as soon as it passes the limit, unread.
     """
+    async with rest_client(
+        credentials,
+        base_url,
+        transport=transport,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        max_retries=max_retries,
+        retry_delay=retry_delay,
+        max_retry_delay=max_retry_delay,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
+        cancel_rate_limit=cancel_rate_limit,
+        clock=clock,
+        rng=rng,
+        ssl_context=ssl_context,
+        allow_insecure_transport=allow_insecure_transport,
+        max_body_bytes=max_body_bytes,
+    ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def rest_client(
+    credentials: Credentials | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | None = 10.0,  # noqa: ASYNC109 (per request, not for this call)
+    connect_timeout: float | None = None,
+    max_retries: int = 3,
+    retry_delay: float = 0.5,
+    max_retry_delay: float = 8.0,
+    rate_limit: float | None = 10.0,
+    rate_burst: int = 1,
+    cancel_rate_limit: float | None = 5.0,
+    clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure_transport: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    on_placed: Callable[[str], None] | None = None,
+) -> AsyncIterator[BitunixRestClient]:
+    """:func:`open_rest_client`, and ``on_placed(order_id)`` called after every order the
+    client places (the stream's account ledger: those orders are changes, never the
+    baseline)."""
     check_client_options(
         credentials=credentials,
         base_url=base_url,
@@ -697,4 +749,4 @@ async def open_rest_client(
             rng=rng,
             max_body_bytes=max_body_bytes,
         )
-        yield BitunixRestClient(session, base_url)
+        yield BitunixRestClient(session, base_url, on_placed=on_placed)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import trio
 
@@ -43,13 +43,12 @@ from .errors import ConsumerTooSlow, SnapshotUnavailable
 if TYPE_CHECKING:
     from bitunix_trio._core.ledger import AccountLedger
 
-    from .stream import BitunixStream
-
 __all__ = [
     "SNAPSHOT_RETRY_DELAYS",
     "AccountChannel",
     "AccountSnapshots",
     "AccountSubscribeContext",
+    "SnapshotHost",
     "identity",
 ]
 
@@ -186,12 +185,23 @@ class AccountChannel(SubscriptionChannel[T], Generic[T]):
         self._ready.set()
 
 
+class SnapshotHost(Protocol):
+    """What the snapshots need of their stream: a task under its supervisor, a notice on
+    its state events."""
+
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` as a child of the supervisor."""
+
+    def notice(self, message: str, connection: str | None = None) -> None:
+        """Publish a notice as a state event."""
+
+
 class AccountSnapshots:
     """Fetches snapshots for the account channels of one stream (see the module)."""
 
     def __init__(
         self,
-        stream: BitunixStream,
+        stream: SnapshotHost,
         ledger: AccountLedger,
         reconcile: Callable[[], Awaitable[object]],
     ) -> None:
@@ -213,7 +223,7 @@ class AccountSnapshots:
             self._waiting.append(channel)
             if not self._running:
                 self._running = True
-                self.stream._spawn(self._run)
+                self.stream.spawn(self._run)
         return channel
 
     def state(self, spec: ChannelSpec[Any]) -> list[Any]:
@@ -247,7 +257,7 @@ class AccountSnapshots:
                 self.failed += 1
                 for channel in batch:
                     channel.snapshot_failed(error)
-                self.stream._notice(
+                self.stream.notice(
                     f"the account snapshot could not be fetched over REST "
                     f"({type(error).__name__}: {error})"
                 )

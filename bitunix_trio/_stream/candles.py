@@ -15,40 +15,41 @@ stream's supervisor, cancelled when the subscription ends::
 fails three times, the held values are released and a notice (a state event) names the
 candles that could not be recovered.
 
-:func:`open_channel` makes the channel of a subscription: a :class:`CandleChannel` for
-klines, an account channel that starts with a snapshot for ``Orders()``, ``Positions()``
-and ``Balance()`` (see ``account``), a fill channel for ``Fills()`` (see ``fills``), a
-plain
-:class:`~bitunix_trio._stream.channel.SubscriptionChannel` otherwise. A
-conflating candle channel conflates running values only: a closed candle is never
+A kline subscription's channel is a :class:`CandleChannel`. A conflating candle channel
+conflates running values only: a closed candle is never
 replaced (up to the stream's ``buffer_size`` of them, then ConsumerTooSlow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
 from bitunix_trio._core.candles import CandleTracker, aggregate_candles, next_bucket_start
-from bitunix_trio._core.channels import AccountSpec, ChannelSpec, Fills, Kline
+from bitunix_trio._core.channels import Kline
 from bitunix_trio._core.errors import BitunixError
 from bitunix_trio._core.models import KlineUpdate
 from bitunix_trio._core.wire import ms_to_datetime
 
 from .channel import Overflow, SubscriptionChannel
 from .errors import ConsumerTooSlow
-from .fills import FillFeed
 
 if TYPE_CHECKING:
+    from bitunix_trio._core.enums import PriceType
     from bitunix_trio._core.frames import Key
-    from bitunix_trio._rest.client import BitunixRestClient
 
     from .connection import ConnectionSlot
-    from .stream import BitunixStream
 
-__all__ = ["CandleChannel", "CandleFeed", "CandleStage", "fetch_closed", "open_channel"]
+__all__ = [
+    "CandleChannel",
+    "CandleFeed",
+    "CandleHost",
+    "CandleStage",
+    "KlineSource",
+    "fetch_closed",
+]
 
 #: REST attempts per recovery, and the seconds to wait after each failed one.
 RECOVERY_DELAYS = (1.0, 2.0)
@@ -60,9 +61,45 @@ MAX_PAGES = 50
 Emit = Callable[[KlineUpdate, float], None]
 
 
-async def fetch_closed(
-    rest: BitunixRestClient, spec: Kline, first: int, last: int
-) -> list[KlineUpdate]:
+class KlineSource(Protocol):
+    """The REST call a recovery makes (``BitunixRestClient`` has it)."""
+
+    async def get_klines(
+        self,
+        symbol: str,
+        interval: str = "1min",
+        *,
+        start_time: object = None,
+        end_time: object = None,
+        limit: int = 100,
+        price_type: PriceType | str = ...,
+    ) -> list[KlineUpdate]:
+        """Candles of ``symbol`` between the times, oldest first."""
+
+
+class CandleHost(Protocol):
+    """What the candle feed needs of its stream."""
+
+    @property
+    def rest(self) -> KlineSource:
+        """The REST client."""
+
+    def spawn(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn(*args)`` as a child of the supervisor."""
+
+    def notice(self, message: str, connection: str | None = None) -> None:
+        """Publish a notice as a state event."""
+
+    def on_connection(self, slot: ConnectionSlot, key: Key) -> bool:
+        """Whether the public ``key`` is carried by ``slot``."""
+
+    def add_hooks(
+        self, *, on_down: Callable[[ConnectionSlot, BaseException], None] | None = None
+    ) -> None:
+        """Be told of every connection loss."""
+
+
+async def fetch_closed(rest: KlineSource, spec: Kline, first: int, last: int) -> list[KlineUpdate]:
     """The REST candles of ``spec`` whose buckets start in ``[first, last]``, oldest first
     (1-minute candles folded for ``3min``; paged by ``REST_PAGE``)."""
     interval = spec.interval
@@ -101,14 +138,15 @@ async def fetch_closed(
 class CandleStage:
     """The candle tracker of one kline subscription and its recovery (see the module)."""
 
-    __slots__ = ("_emit", "_feed", "_scope", "closed", "spec", "tracker")
+    __slots__ = ("_emit", "_feed", "closed", "recovery", "spec", "tracker")
 
     def __init__(self, feed: CandleFeed, spec: Kline, emit: Emit) -> None:
         self._feed = feed
         self.spec = spec
         self.tracker = CandleTracker(spec.interval)
         self._emit = emit
-        self._scope: trio.CancelScope | None = None
+        #: The cancel scope of the recovery under way, if one is.
+        self.recovery: trio.CancelScope | None = None
         self.closed = False
         feed.register(self)
 
@@ -132,30 +170,21 @@ class CandleStage:
         """The subscription ended: stop any recovery."""
         if not self.closed:
             self.closed = True
-            if self._scope is not None:
-                self._scope.cancel()
+            if self.recovery is not None:
+                self.recovery.cancel()
             self._feed.unregister(self)
 
 
 class CandleFeed:
-    """The candle stages of one stream (see the module); made on the first kline
-    subscription."""
+    """The candle stages of one stream (see the module)."""
 
-    def __init__(self, stream: BitunixStream) -> None:
+    def __init__(self, stream: CandleHost) -> None:
         self.stream = stream
         self.stages: dict[Key, list[CandleStage]] = {}
         #: Recoveries started, and how many of them gave up.
         self.recoveries = 0
         self.abandoned = 0
-        stream._add_hooks(on_down=self._on_down)
-
-    @classmethod
-    def of(cls, stream: BitunixStream) -> CandleFeed:
-        """The feed of ``stream`` (made on first use)."""
-        feed = stream._candles
-        if feed is None:
-            feed = stream._candles = cls(stream)
-        return feed
+        stream.add_hooks(on_down=self._on_down)
 
     def register(self, stage: CandleStage) -> None:
         """Track ``stage`` (its key's connection losses interrupt it)."""
@@ -170,9 +199,8 @@ class CandleFeed:
                 del self.stages[stage.spec.key]
 
     def _on_down(self, slot: ConnectionSlot, error: BaseException) -> None:
-        pool = self.stream._pool
         for key, stages in self.stages.items():
-            if pool.public_slot_of(key) is slot:
+            if self.stream.on_connection(slot, key):
                 for stage in stages:
                     stage.tracker.interrupted()
 
@@ -180,8 +208,8 @@ class CandleFeed:
         """Fetch the closed candles of buckets ``first..last`` for ``stage`` in a task."""
         self.recoveries += 1
         scope = trio.CancelScope()
-        stage._scope = scope
-        self.stream._spawn(self._recover, stage, scope, first, last)
+        stage.recovery = scope
+        self.stream.spawn(self._recover, stage, scope, first, last)
 
     async def _recover(
         self, stage: CandleStage, scope: trio.CancelScope, first: int, last: int
@@ -202,7 +230,7 @@ class CandleFeed:
             values, lost = stage.tracker.abandoned()
             stage.emit_all(values, trio.current_time())
             if lost is not None:
-                self.stream._notice(
+                self.stream.notice(
                     f"{stage.spec!r}: the candles from {_iso(lost[0])} to {_iso(lost[1])} "
                     f"closed while disconnected and could not be fetched over REST "
                     f"({type(error).__name__}: {error})"
@@ -254,31 +282,3 @@ class CandleChannel(SubscriptionChannel[KlineUpdate]):
         """Close this end and stop any recovery."""
         self._stage.close()
         super().close()
-
-
-def open_channel(
-    stream: BitunixStream, spec: ChannelSpec[Any], buffer: int, overflow: Overflow
-) -> SubscriptionChannel[Any]:
-    """The channel of a new subscription to ``spec`` on ``stream``."""
-    if isinstance(spec, Fills):
-        feed = stream._fills
-        if feed is None:
-            fallback = stream._fallback
-            assert fallback is not None
-            assert fallback.reconciler is not None
-            feed = stream._fills = FillFeed(stream, fallback.ledger, fallback.reconciler.clock)
-        return feed.open_channel(spec, buffer, overflow)
-    if isinstance(spec, AccountSpec):
-        fallback = stream._fallback
-        assert fallback is not None
-        assert fallback.snapshots is not None
-        return fallback.snapshots.open_channel(spec, buffer, overflow)
-    if isinstance(spec, Kline):
-        return CandleChannel(
-            CandleFeed.of(stream),
-            spec,
-            buffer=buffer,
-            overflow=overflow,
-            closed_limit=stream._buffer_size,
-        )
-    return SubscriptionChannel(spec, buffer=buffer, overflow=overflow)

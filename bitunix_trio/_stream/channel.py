@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import outcome
 import trio
@@ -29,8 +29,7 @@ from .errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
 
 if TYPE_CHECKING:
     from bitunix_trio._core.channels import ChannelSpec
-
-    from .stream import BitunixStream, StateChange
+    from bitunix_trio._core.events import StateChange
 
 __all__ = [
     "Overflow",
@@ -348,6 +347,27 @@ class SubscriptionChannel(trio.abc.ReceiveChannel[T], Generic[T]):
         )
 
 
+class Subscriber(Protocol):
+    """What the subscription contexts need of their stream (its supervisor)."""
+
+    def attach(
+        self, spec: ChannelSpec[Any], buffer: int | None, overflow: Overflow | str | None
+    ) -> SubscriptionChannel[Any]:
+        """A new channel of ``spec`` (its connection subscribes if needed)."""
+
+    async def verdicts(self, channels: Sequence[SubscriptionChannel[Any]]) -> None:
+        """Wait for the exchange's verdict on each channel's key."""
+
+    def detach(self, channel: SubscriptionChannel[Any]) -> None:
+        """Close ``channel`` (the last one of a key unsubscribes)."""
+
+    def add_listener(self, channel: SubscriptionChannel[Any]) -> None:
+        """``channel`` receives every state change from now on (StreamClosed if closed)."""
+
+    def remove_listener(self, channel: SubscriptionChannel[Any]) -> None:
+        """``channel`` no longer receives state changes."""
+
+
 class SubscribeContext(AsyncWithOnly, Generic[T]):
     """``async with stream.subscribe(spec) as channel`` (made by ``BitunixStream.subscribe``)."""
 
@@ -357,7 +377,7 @@ class SubscribeContext(AsyncWithOnly, Generic[T]):
     _target_type: ClassVar[type | None] = SubscriptionChannel
     _iterable = True
 
-    def __init__(self, stream: BitunixStream, specs: list[ChannelSpec[Any]], opts: Any) -> None:
+    def __init__(self, stream: Subscriber, specs: list[ChannelSpec[Any]], opts: Any) -> None:
         self._stream = stream
         self._specs = specs
         self._opts = opts
@@ -367,11 +387,11 @@ class SubscribeContext(AsyncWithOnly, Generic[T]):
         stream = self._stream
         try:
             for spec in self._specs:
-                self._channels.append(stream._attach(spec, *self._opts))
-            await stream._verdicts(self._channels)
+                self._channels.append(stream.attach(spec, *self._opts))
+            await stream.verdicts(self._channels)
         except BaseException:
             for channel in self._channels:
-                stream._detach(channel)
+                stream.detach(channel)
             raise
         return self._channels
 
@@ -385,7 +405,7 @@ class SubscribeContext(AsyncWithOnly, Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         for channel in self._channels:
-            self._stream._detach(channel)
+            self._stream.detach(channel)
 
 
 class SubscribeManyContext(SubscribeContext[Any]):
@@ -410,20 +430,17 @@ class StateEventsContext(AsyncWithOnly):
     _target_type: ClassVar[type | None] = SubscriptionChannel
     _iterable = True
 
-    def __init__(self, stream: BitunixStream, buffer: int) -> None:
+    def __init__(self, stream: Subscriber, buffer: int) -> None:
         self._stream = stream
         self._channel: SubscriptionChannel[StateChange] = SubscriptionChannel(
             None, buffer=buffer, overflow=Overflow.ERROR
         )
 
     async def __aenter__(self) -> SubscriptionChannel[StateChange]:
-        if self._stream._closed:
-            raise StreamClosed("the stream is closed")
-        self._stream._listeners.append(self._channel)
+        self._stream.add_listener(self._channel)
         await trio.lowlevel.checkpoint()
         return self._channel
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._channel.close()
-        if self._channel in self._stream._listeners:
-            self._stream._listeners.remove(self._channel)
+        self._stream.remove_listener(self._channel)

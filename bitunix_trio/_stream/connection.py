@@ -14,18 +14,19 @@ whole life and (re)opens sockets for it::
 The three tasks never raise out of the nursery: the first failure is recorded and the tasks
 nursery cancelled, so the attempt ends with exactly that one exception (no group).
 Transient failures (:class:`~bitunix_trio.TransportError`) are retried with
-:class:`~bitunix_trio._core.backoff.Backoff`, and so is a re-login the exchange refuses once the key
-has worked (at most ``ReconnectPolicy.relogin_retries`` in a row); anything else, a first
-login refused included, is handed to the stream as fatal.
+:class:`~bitunix_trio._core.backoff.Backoff`, and so is a re-login the exchange refuses once
+the key has worked (at most ``ReconnectPolicy.relogin_retries`` in a row); anything else, a first
+login refused included, is handed to the stream as fatal. A slot reports to the stream
+through :class:`ConnectionEvents`; it does not hold the stream.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
@@ -53,6 +54,7 @@ from bitunix_trio._core.events import (
 )
 from bitunix_trio._core.frames import (
     PRIVATE_CHANNELS,
+    Key,
     Push,
     decode,
 )
@@ -71,10 +73,7 @@ from .connector import (
 )
 from .errors import first_failure
 
-if TYPE_CHECKING:
-    from .stream import BitunixStream
-
-__all__ = ["ConnectionSlot", "ConnectionStatistics"]
+__all__ = ["ConnectionEvents", "ConnectionSlot", "ConnectionStatistics"]
 
 _INF = float("inf")
 
@@ -107,12 +106,39 @@ class ConnectionStatistics:
     last_error: str | None
 
 
+class ConnectionEvents(Protocol):
+    """What a connection reports to its stream (the supervisor implements it)."""
+
+    def connection_state(self, slot: ConnectionSlot, event: StateChanged) -> None:
+        """``slot`` changed state."""
+
+    def connection_ready(self, slot: ConnectionSlot, reconnect: bool) -> None:
+        """``slot`` is connected (and logged in); ``reconnect`` after a loss."""
+
+    def connection_down(self, slot: ConnectionSlot, error: BaseException) -> None:
+        """``slot`` lost its socket and reconnects."""
+
+    def subscriptions_refused(
+        self, slot: ConnectionSlot, keys: Iterable[Key], message: str
+    ) -> None:
+        """The exchange refused ``keys`` on ``slot``."""
+
+    def subscription_stale(self, slot: ConnectionSlot, key: Key, reason: str) -> None:
+        """``key`` went silent while ``slot`` is alive."""
+
+    def admit_private(self, items: Sequence[Any], now: float) -> Sequence[Any]:
+        """The private pushed values to deliver (those consumers have not seen yet)."""
+
+    def connection_failed(self, exc: BaseException) -> None:
+        """A fatal error: the stream stops."""
+
+
 class ConnectionSlot:
     """One logical connection of the stream (``public#N`` or ``private``)."""
 
     def __init__(
         self,
-        stream: BitunixStream,
+        events: ConnectionEvents,
         table: SubscriptionTable,
         *,
         name: str,
@@ -124,7 +150,8 @@ class ConnectionSlot:
         rng: random.Random,
         close_timeout: float,
     ) -> None:
-        self.stream = stream
+        #: Where this connection's events go (the stream's supervisor).
+        self.events = events
         #: The stream's subscription table (the reader routes pushes by it).
         self.table = table
         self.name = name
@@ -231,7 +258,7 @@ class ConnectionSlot:
         except Exception as exc:
             if initial and not self._started:
                 raise
-            self.stream._fail(exc)
+            self.events.connection_failed(exc)
         finally:
             self._handle(self.proto.close("stream closed"))
             self.release_waiters()
@@ -265,7 +292,7 @@ class ConnectionSlot:
             self.last_error = error
             self._handle(self.proto.disconnected(str(error)))
             self.release_waiters()
-            self.stream._slot_down(self, error)
+            self.events.connection_down(self, error)
             now = trio.current_time()
             try:
                 delay = self.backoff.next_delay(now)
@@ -360,6 +387,7 @@ class ConnectionSlot:
         current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
         handle = self._handle
         private_channels = PRIVATE_CHANNELS
+        admit_private = self.events.admit_private
         while True:
             text: str | bytes | None = await receive()
             left = DRAIN_LIMIT
@@ -370,10 +398,8 @@ class ConnectionSlot:
                     routed = route(frame)
                     events = push_received(routed, now)
                     if frame.channel in private_channels:
-                        admit = self.stream._admit_private
-                        if admit is not None:
-                            admitted = admit(frame.items, now)
-                            routed = [(entry, admitted) for entry, _items in routed]
+                        admitted = admit_private(frame.items, now)
+                        routed = [(entry, admitted) for entry, _items in routed]
                     for entry, items in routed:
                         sinks = entry.sinks
                         for item in items:
@@ -439,7 +465,7 @@ class ConnectionSlot:
             kind = type(event)
             if kind is StateChanged:
                 assert isinstance(event, StateChanged)
-                self.stream._slot_state(self, event)
+                self.events.connection_state(self, event)
                 if self.proto.ready and not self._ready.is_set():
                     # Ready (connected, and logged in if private): hooks run right now.
                     self._ready.set()
@@ -447,19 +473,19 @@ class ConnectionSlot:
                     reconnect = self.ever_ready
                     self.ever_ready = True
                     self.relogin_failures = 0
-                    self.stream._slot_ready(self, reconnect)
+                    self.events.connection_ready(self, reconnect)
             elif kind is SubscribeAccepted:
                 self.release_waiters()
             elif kind is SubscriptionRefused:
                 assert isinstance(event, SubscriptionRefused)
                 message = printable(event.message)
                 logger.warning("%s: subscription refused: %s", self.name, message)
-                self.stream._slot_refused(self, event.keys, message)
+                self.events.subscriptions_refused(self, event.keys, message)
                 self.release_waiters()
             elif kind is SubscriptionStale:
                 assert isinstance(event, SubscriptionStale)
                 logger.warning("%s: stale subscription: %s", self.name, event.reason)
-                self.stream._slot_stale(self, event.key, event.reason)
+                self.events.subscription_stale(self, event.key, event.reason)
             elif kind is ConnectionDead:
                 assert isinstance(event, ConnectionDead)
                 raise ConnectionLost(None, f"connection dead: {event.reason}")

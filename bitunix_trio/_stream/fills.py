@@ -98,10 +98,10 @@ class FeedHost(Protocol):
     def rest(self) -> TradeHistory:
         """The REST client."""
 
-    def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+    def spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` as a child of the supervisor."""
 
-    def _notice(self, message: str, connection: str | None = None) -> None:
+    def notice(self, message: str, connection: str | None = None) -> None:
         """Publish a notice as a state event."""
 
 
@@ -189,7 +189,7 @@ class FillFeed:
         )
         self.channels.append(channel)
         if spec.since is not None:
-            self.host._spawn(self._resume, channel)
+            self.host.spawn(self._resume, channel)
         return channel
 
     def unregister(self, channel: FillChannel) -> None:
@@ -247,7 +247,7 @@ class FillFeed:
         self._wake.set()
         if not self._job_task:
             self._job_task = True
-            self.host._spawn(self._run_jobs)
+            self.host.spawn(self._run_jobs)
 
     def _emit(self, fills: list[Fill]) -> None:
         if not fills:
@@ -341,7 +341,7 @@ class FillFeed:
             except BitunixError as exc:
                 delay = exponential_delay(1.0, attempt, RESUME_MAX_DELAY)
                 if attempt == 0:
-                    self.host._notice(
+                    self.host.notice(
                         f"fills since the cursor cannot be fetched over REST yet "
                         f"({type(exc).__name__}: {exc}); retrying"
                     )
@@ -353,7 +353,7 @@ class FillFeed:
                 channel.put(fill, now)
             channel.resumed = True
             if attempt:
-                self.host._notice("fills since the cursor were fetched over REST")
+                self.host.notice("fills since the cursor were fetched over REST")
             self._advance()
             return
 

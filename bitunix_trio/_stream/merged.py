@@ -24,10 +24,10 @@ only here (no snapshot, as with ``snapshot=False``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bitunix_trio._core.channels import ChannelSpec, Fills, Kline, Subscription
 from bitunix_trio._core.config import check_buffer_size
@@ -40,10 +40,34 @@ from .candles import CandleFeed, CandleStage
 from .channel import Overflow, SubscriptionChannel
 from .errors import ConsumerTooSlow, StreamClosed, SubscriptionLost
 
-if TYPE_CHECKING:
-    from .stream import BitunixStream
+__all__ = ["MergeHost", "MergedChannel", "MergedContext", "StreamMessage", "check_merged_specs"]
 
-__all__ = ["MergedChannel", "MergedContext", "StreamMessage", "check_merged_specs"]
+
+class MergeHost(Protocol):
+    """What a merged subscription needs of its stream (its supervisor)."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream is closed."""
+
+    @property
+    def buffer_size(self) -> int:
+        """The stream's default buffer of lossless subscriptions."""
+
+    @property
+    def candles(self) -> CandleFeed:
+        """The stream's candle feed."""
+
+    def route(
+        self, spec: ChannelSpec[Any], channel: SubscriptionChannel[Any]
+    ) -> SubscriptionChannel[Any]:
+        """Put ``channel`` in the subscription table for ``spec``."""
+
+    async def verdicts(self, channels: Sequence[SubscriptionChannel[Any]]) -> None:
+        """Wait for the exchange's verdict on each channel's key."""
+
+    def detach(self, channel: SubscriptionChannel[Any]) -> None:
+        """Take ``channel`` out of the table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +149,12 @@ class _Tap(SubscriptionChannel[Any]):
 
     __slots__ = ("_merged", "_stage")
 
-    def __init__(self, stream: BitunixStream, spec: ChannelSpec[Any], merged: MergedChannel):
+    def __init__(self, stream: MergeHost, spec: ChannelSpec[Any], merged: MergedChannel):
         super().__init__(spec, buffer=1, overflow=Overflow.ERROR)
         self._merged = merged
         self._stage: CandleStage | None = None
         if isinstance(spec, Kline):
-            self._stage = CandleStage(CandleFeed.of(stream), spec, self._forward)
+            self._stage = CandleStage(stream.candles, spec, self._forward)
 
     def deliver(self, value: Any, now: float) -> None:
         if self._done:
@@ -192,7 +216,7 @@ class MergedContext(AsyncWithOnly):
 
     def __init__(
         self,
-        stream: BitunixStream,
+        stream: MergeHost,
         specs: list[ChannelSpec[Any]],
         buffer: int | None,
         overflow: Overflow | str | None,
@@ -203,7 +227,7 @@ class MergedContext(AsyncWithOnly):
             raise ConfigurationError(
                 f"overflow must be 'conflate' or 'error', got {overflow!r}"
             ) from None
-        size = stream._buffer_size if buffer is None else check_buffer_size(buffer)
+        size = stream.buffer_size if buffer is None else check_buffer_size(buffer)
         self._stream = stream
         self._specs = list(dict.fromkeys(specs))  # each spec once
         self._merged = MergedChannel(tuple(self._specs), buffer=size, overflow=policy)
@@ -211,14 +235,14 @@ class MergedContext(AsyncWithOnly):
 
     async def __aenter__(self) -> MergedChannel:
         stream = self._stream
-        if stream._closed:
+        if stream.closed:
             raise StreamClosed("the stream is closed")
         try:
             for spec in self._specs:
                 tap = _Tap(stream, spec, self._merged)
                 self._taps.append(tap)
-                stream._route(spec, tap)
-            await stream._verdicts(self._taps)
+                stream.route(spec, tap)
+            await stream.verdicts(self._taps)
         except BaseException:
             self._leave()
             raise
@@ -235,5 +259,5 @@ class MergedContext(AsyncWithOnly):
 
     def _leave(self) -> None:
         for tap in self._taps:
-            self._stream._detach(tap)
+            self._stream.detach(tap)
         self._merged.close()

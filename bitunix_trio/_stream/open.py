@@ -8,9 +8,12 @@
                 ...
 
 The arguments are checked before anything starts (:class:`ConfigurationError`). Then the
-REST client is opened, the REST fallback attached (``_fallback.fallback``) and the stream's
-supervisor started in a nursery whose lifetime is the block (the task tree is drawn in
-``_stream.stream``). Leaving the block closes every socket cleanly, then cancels what is left.
+REST client is opened and the stream's
+:class:`~bitunix_trio._stream.supervisor.StreamSupervisor` built complete (connections,
+subscription table, REST fallback) and run for the block
+(:meth:`~bitunix_trio._stream.supervisor.StreamSupervisor.running`; the task tree is drawn
+in the README's "How it works"). Leaving the block closes every socket cleanly, then
+cancels what is left.
 
 Error rules: exactly one exception leaves the block. A failure while entering (cannot
 connect, wrong credentials) is raised as itself; the body's own exception leaves unchanged;
@@ -27,8 +30,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import trio
-
 from bitunix_trio._core.config import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_HEARTBEAT,
@@ -42,9 +43,12 @@ from bitunix_trio._core.config import (
 )
 from bitunix_trio._core.credentials import Credentials
 from bitunix_trio._core.errors import ConfigurationError
+from bitunix_trio._core.ledger import AccountLedger
 from bitunix_trio._core.usage import async_with_only
+from bitunix_trio._fallback.fallback import FallbackOptions
 from bitunix_trio._fallback.poller import DEFAULT_POLL_INTERVAL
 from bitunix_trio._fallback.reconciliation import DEFAULT_QUIET_AFTER, DEFAULT_RECONCILE_INTERVAL
+from bitunix_trio._rest.client import rest_client
 
 from .connector import (
     DEFAULT_CLOSE_TIMEOUT,
@@ -55,18 +59,14 @@ from .connector import (
     tls_connector,
     trio_websocket_connector,
 )
-from .errors import SubscriptionLost, collapse, reraise
 from .stream import BitunixStream
+from .supervisor import StreamSupervisor
 from .websockets_connector import websockets_connector
 
 __all__ = ["DEFAULT_FALLBACK_GRACE", "open_bitunix_stream"]
 
 #: Seconds a public connection stays down before REST polling feeds its subscriptions.
 DEFAULT_FALLBACK_GRACE = 5.0
-
-
-def _caused_by(error: BaseException | None, cause: BaseException) -> bool:
-    return isinstance(error, SubscriptionLost) and error.__cause__ is cause
 
 
 def _network_connector(connector: object) -> NetworkConnector | None:
@@ -167,72 +167,33 @@ async def open_bitunix_stream(
         raise ConfigurationError("heartbeat must be a HeartbeatConfig")
     buffer_size = check_buffer_size(buffer_size, name="buffer_size")
     close_timeout = check_seconds(close_timeout, "close_timeout")
-    from bitunix_trio._fallback.fallback import StreamFallback, check_fallback_options
-
-    grace, poll, every, quiet = check_fallback_options(
+    options = FallbackOptions.check(
         fallback_grace, poll_interval, reconcile_interval, reconcile_quiet_after
     )
-    stream = BitunixStream(
-        credentials=credentials,
-        public_url=public_url,
-        private_url=private_url,
-        connector=connector,
-        reconnect=reconnect,
-        heartbeat=heartbeat,
-        buffer_size=buffer_size,
-        rng=random.Random() if rng is None else rng,
-        wall_clock=wall_clock,
-        close_timeout=close_timeout,
-    )
-    from bitunix_trio._rest.client import open_rest_client
-
-    user_error: BaseException | None = None
-    async with open_rest_client(
+    ledger = AccountLedger(start_ms=int(wall_clock() * 1000))
+    async with rest_client(
         credentials,
         rest_url,
         transport=rest_transport,
         ssl_context=verify,
         allow_insecure_transport=insecure,
         clock=wall_clock,
+        on_placed=None if credentials is None else ledger.note_placed,
     ) as rest:
-        stream._rest = rest
-        fallback = StreamFallback(
-            stream,
-            grace=grace,
-            poll_interval=poll,
-            reconcile_interval=every,
-            reconcile_quiet_after=quiet,
-            private=credentials is not None,
-            clock=wall_clock,
+        supervisor = StreamSupervisor(
+            credentials=credentials,
+            public_url=public_url,
+            private_url=private_url,
+            connector=connector,
+            reconnect=reconnect,
+            heartbeat=heartbeat,
+            buffer_size=buffer_size,
+            rng=random.Random() if rng is None else rng,
+            wall_clock=wall_clock,
+            close_timeout=close_timeout,
+            rest=rest,
+            ledger=ledger,
+            fallback=options,
         )
-        stream._fallback = fallback
-        if credentials is not None:
-            stream._admit_private = fallback.admit_private
-        stream._spawn(fallback.run)
-        try:
-            async with trio.open_nursery() as nursery:
-                stream._nursery = nursery
-                await nursery.start(stream._supervise)
-                try:
-                    yield stream
-                except BaseException as exc:
-                    user_error = exc
-                    raise
-                finally:
-                    graceful = stream._fatal is None and trio.current_effective_deadline() > -float(
-                        "inf"
-                    )
-                    stream._close()
-                    if graceful:
-                        await stream._pool.shutdown()
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            fatal = stream._fatal
-            if fatal is not None and _caused_by(user_error, fatal):
-                reraise(fatal)  # the body only saw a consequence of the stream's failure
-            collapse(group, user_error)
-        finally:
-            stream._close()
-            stream._rest = None
-    if stream._fatal is not None:
-        raise stream._fatal
+        async with supervisor.running():
+            yield BitunixStream(supervisor)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
@@ -38,16 +38,20 @@ from bitunix_trio._core.protocol import ConnectionProtocol
 from bitunix_trio._core.signing import new_nonce, ws_login_args
 from bitunix_trio._core.subscriptions import Entry, SubscriptionTable
 
-from .connection import ConnectionSlot
+from .connection import ConnectionEvents, ConnectionSlot
 from .connector import Connector
 
-if TYPE_CHECKING:
-    from .stream import BitunixStream
-
-__all__ = ["IDLE_SHARD_GRACE", "ConnectionPool"]
+__all__ = ["IDLE_SHARD_GRACE", "ConnectionPool", "PoolEvents"]
 
 #: Seconds a public connection other than the first stays open with no subscription.
 IDLE_SHARD_GRACE = 5.0
+
+
+class PoolEvents(ConnectionEvents, Protocol):
+    """What the pool and its connections report to the stream."""
+
+    def connection_retired(self, slot: ConnectionSlot) -> None:
+        """The idle shard ``slot`` is closed for good."""
 
 
 class ConnectionPool:
@@ -55,7 +59,7 @@ class ConnectionPool:
 
     def __init__(
         self,
-        stream: BitunixStream,
+        events: PoolEvents,
         table: SubscriptionTable,
         *,
         credentials: Credentials | None,
@@ -69,7 +73,7 @@ class ConnectionPool:
         close_timeout: float,
         idle_grace: float = IDLE_SHARD_GRACE,
     ) -> None:
-        self._stream = stream
+        self._events = events
         self._credentials = credentials
         self._public_url = public_url
         self._private_url = private_url
@@ -154,7 +158,7 @@ class ConnectionPool:
             heartbeat=self._heartbeat, login=login, wall_clock=self._wall_clock
         )
         return ConnectionSlot(
-            self._stream,
+            self._events,
             self._table,
             name=name,
             shard=shard,
@@ -187,7 +191,7 @@ class ConnectionPool:
             malformed + counts.malformed,
             reconnects + counts.reconnects,
         )
-        self._stream._slot_retired(slot)
+        self._events.connection_retired(slot)
         slot.shutdown()
 
     def _login_args(self) -> Mapping[str, object]:

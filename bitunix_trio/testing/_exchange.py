@@ -75,11 +75,18 @@ def demo_credentials(seed: int = 0) -> Credentials:
 class _Offline:
     """What :meth:`SimulatedExchange.offline` returns: usable with ``with`` and ``async with``."""
 
-    def __init__(self, exchange: SimulatedExchange) -> None:
+    def __init__(
+        self,
+        exchange: SimulatedExchange,
+        go_offline: Callable[[], None],
+        go_online: Callable[[], None],
+    ) -> None:
         self._exchange = exchange
+        self._go_offline = go_offline
+        self._go_online = go_online
 
     def __enter__(self) -> SimulatedExchange:
-        self._exchange._go_offline()
+        self._go_offline()
         return self._exchange
 
     def __exit__(
@@ -88,7 +95,7 @@ class _Offline:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._exchange._go_online()
+        self._go_online()
 
     async def __aenter__(self) -> SimulatedExchange:
         exchange = self.__enter__()
@@ -422,7 +429,7 @@ class SimulatedExchange:
         are discarded, as the real exchange does not replay them: clients must reconcile over
         REST when they are back. Leaving lets clients reconnect.
         """
-        return _Offline(self)
+        return _Offline(self, self._go_offline, self._go_online)
 
     def skew_clock(self, seconds: float) -> None:
         """Set the exchange's own clock ``seconds`` ahead of the market clock (negative:

@@ -16,10 +16,10 @@ from typing import Any
 from bitunix_trio._core.models import DataSource, Order
 
 from .market import Instrument, SymbolMarket, clean
-from .matching import Account, OrderState, PositionState
+from .matching import Account, OrderState, PositionState, SimulatedError
 from .rows import money, order_model
 from .tpsl import TpslState, parse_stop_type, parse_tpsl_order_type, tpsl_rest_row
-from .trading import SimulatedError, Trading
+from .trading import Trading
 
 __all__ = ["AccountViews"]
 

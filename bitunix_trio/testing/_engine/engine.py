@@ -28,9 +28,9 @@ from bitunix_trio._core.models import AccountBalance, DataSource, Order, Positio
 
 from .account import AccountViews
 from .market import DEFAULT_INSTRUMENTS, Instrument, SymbolMarket
-from .matching import Account, OrderState, PositionState
+from .matching import Account, OrderState, PositionState, SimulatedError
 from .rows import balance_model, order_model, position_model
-from .trading import SimulatedError, Trading
+from .trading import Trading
 from .views import MarketViews, bad_param, multiple_of, to_decimal
 
 __all__ = ["DEFAULT_INSTRUMENTS", "Account", "ExchangeEngine", "Instrument", "SimulatedError"]

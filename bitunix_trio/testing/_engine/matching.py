@@ -44,6 +44,18 @@ ZERO = Decimal(0)
 OPEN_STATUSES = frozenset({"NEW", "PART_FILLED"})
 
 
+class SimulatedError(Exception):
+    """An error the simulated exchange answers with: a real BitUnix ``code`` and ``msg``."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.msg}"
+
+
 @dataclass(slots=True, eq=False)
 class OrderState:
     """An order's bookkeeping. ``side`` is ``BUY``/``SELL``; prices Decimal."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bitunix_trio._core.models import (
     DataSource,
@@ -39,11 +39,23 @@ from bitunix_trio._core.models import (
 )
 from bitunix_trio._core.wire import tpsl_to_wire
 
-from .market import clean
-from .matching import Account, OrderState, PositionState
+from .market import SymbolMarket, clean
+from .matching import Account, OrderState, PositionState, SimulatedError
 
-if TYPE_CHECKING:
-    from .trading import Trading
+
+class Desk(Protocol):
+    """What the tpsl book needs of the trading engine (``Trading`` has it)."""
+
+    markets: dict[str, SymbolMarket]
+    accounts: dict[str, Account]
+    now_ms: int
+
+    def new_order_id(self) -> str:
+        """A fresh order id."""
+
+    def place(self, account: Account, order: OrderState) -> OrderState:
+        """Validate, match and rest ``order`` (SimulatedError if refused)."""
+
 
 __all__ = ["TpslBook", "TpslState", "parse_stop_type", "parse_tpsl_order_type"]
 
@@ -175,7 +187,7 @@ def tpsl_rest_row(t: TpslState, *, history: bool, base: str, quote: str) -> dict
 class TpslBook:
     """Every account's tpsl orders; creates, modifies, triggers and ends them."""
 
-    def __init__(self, trading: Trading) -> None:
+    def __init__(self, trading: Desk) -> None:
         self.trading = trading
         self.open: dict[str, TpslState] = {}
         self.history: list[TpslState] = []
@@ -324,8 +336,6 @@ class TpslBook:
 
     def fire(self, t: TpslState, leg: str) -> None:
         """Place the closing order of ``t``'s ``leg`` (``tp``/``sl``) and end ``t``."""
-        from .trading import SimulatedError  # an import cycle otherwise
-
         trading = self.trading
         account = trading.accounts[t.account_key]
         pos = account.positions.get(t.symbol)

@@ -30,6 +30,7 @@ from .matching import (
     Account,
     OrderState,
     PositionState,
+    SimulatedError,
     apply_fill,
     reducible_qty,
 )
@@ -47,18 +48,6 @@ __all__ = ["Match", "SimulatedError", "Trading"]
 
 ZERO = Decimal(0)
 _WS = DataSource.WEBSOCKET
-
-
-class SimulatedError(Exception):
-    """An error the simulated exchange answers with: a real BitUnix ``code`` and ``msg``."""
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(code, msg)
-        self.code = code
-        self.msg = msg
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.msg}"
 
 
 @dataclass(slots=True)

@@ -33,8 +33,9 @@ from .market import (
     SymbolMarket,
     clean,
 )
+from .matching import SimulatedError
 from .rows import funding_rate_row, trading_pair_row
-from .trading import SimulatedError, Trading
+from .trading import Trading
 
 __all__ = ["MarketViews", "bad_param", "multiple_of", "to_decimal"]
 
