@@ -79,7 +79,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def soak(session: nox.Session) -> None:
-    """The chaos soak: 24 virtual hours of faults per seed (``-- 1-20 --hours 24``)."""
+    """The chaos soak: 24 virtual hours of faults per seed (``-- 1-20 --hours 24 --jobs 2``)."""
     _sync(session, "test", extras=("testing",))
     session.run("python", "tests/chaos.py", *(session.posargs or ["1-20"]))
 

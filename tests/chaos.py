@@ -20,8 +20,11 @@ and at the end:
 * no task of the stream or of trio-websocket is left once the stream is closed.
 
 ``run_soak(seed, seconds)`` runs one seed under the current Trio run (which must use an
-autojumping ``MockClock``); ``python tests/chaos.py [SEEDS] [--hours H]`` runs seeds
-(``1-20`` by default) for ``H`` virtual hours each (24 by default) and prints the figures.
+autojumping ``MockClock``); ``python tests/chaos.py [SEEDS] [--hours H] [--jobs N]
+[--tick-ms MS]`` runs seeds (``1-20`` by default) for ``H`` virtual hours each (24 by
+default), ``N`` at once in worker processes (1), with the market pushing every ``MS``
+milliseconds (310), and prints the figures: faults injected by kind, orders and account
+events checked, lost and duplicated, memory retained, wall time.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import functools
 import gc
 import itertools
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -71,6 +75,8 @@ FAULTS: dict[str, int] = {
     "away_burst": 1,
 }
 SYMBOL = "ETHUSDT"
+#: When the simulated exchange opens (Unix ms), for every seed.
+START_MS = 1_790_000_000_000
 _LIBRARY_TASKS = (
     "bitunix_trio._stream.open",
     "bitunix_trio._stream.pool",
@@ -261,7 +267,16 @@ class _Bot:
                 pass  # REST faults: the bot carries on
 
 
-async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> int:
+def _logged_in(stream: bt.BitunixStream) -> bool:
+    """Whether the private connection is logged in."""
+    return any(
+        c.name == "private" and c.state is S.AUTHENTICATED for c in stream.statistics().connections
+    )
+
+
+async def _fault(
+    sim: SimulatedExchange, rng: random.Random, name: str, stream: bt.BitunixStream
+) -> int:
     """Inject one fault, hold it for a while, lift it; the number of orders that finished
     (filled or cancelled) while the client was away."""
     key = sim.credentials.api_key
@@ -317,9 +332,15 @@ async def _fault(sim: SimulatedExchange, rng: random.Random, name: str) -> int:
         await trio.sleep(rng.uniform(20, 40))
         sim.stop_answering_pings(False)
     elif name == "login_reject":
+        # Held until every refusal was used and a re-login succeeded (the backoff may take
+        # a while): refusals of two faults must not add up past relogin_retries in a row.
         sim.reject_next_logins(rng.randint(1, 3))
         sim.drop_all()
         await trio.sleep(rng.uniform(10, 30))
+        for _ in range(600):
+            if not sim.faults.reject_logins and _logged_in(stream):
+                break
+            await trio.sleep(1)
         sim.reject_next_logins(0)
     elif name == "rest_throttle":
         sim.throttle_rest()
@@ -378,7 +399,9 @@ async def run_soak(
     checker = _Checker(report)
     names = list(FAULTS)
     weights = [FAULTS[n] for n in names]
-    engine = ExchangeEngine(seed=seed, start_ms=int(time.time() * 1000), tick_ms=tick_ms)
+    # A fixed start: the same seed gives the same run (the wall clock would shift every
+    # exchange time, ping value and signature from one run to the next).
+    engine = ExchangeEngine(seed=seed, start_ms=START_MS, tick_ms=tick_ms)
     async with open_simulated_exchange(seed=seed, memory=True, engine=engine) as sim:
         key = sim.credentials.api_key
         start_ms = sim.now_ms()
@@ -411,7 +434,7 @@ async def run_soak(
             while trio.current_time() < end:
                 await trio.sleep(rng.uniform(*fault_gap))
                 name = tour.pop() if tour else rng.choices(names, weights)[0]
-                finished = await _fault(sim, rng, name)
+                finished = await _fault(sim, rng, name, stream)
                 report.max_finished_away = max(report.max_finished_away, finished)
                 report.faults[name] += 1
                 for sub in subscriptions:
@@ -517,6 +540,9 @@ def _seeds(text: str) -> list[int]:
 def _run_seed(seed: int, hours: float, tick_ms: int) -> tuple[SoakReport, float]:
     """One seed under its own Trio run and virtual clock; the report and the wall time."""
     t0 = time.perf_counter()
+    # Trio picks the order of tasks woken together at random, from its own generator:
+    # seeded, the same seed gives the same run.
+    trio._core._run._r.seed(seed)
     clock = trio.testing.MockClock(autojump_threshold=0)
     run = functools.partial(run_soak, seed, hours * 3600, tick_ms=tick_ms)
     report = trio.run(run, clock=clock)
@@ -551,15 +577,13 @@ def main(argv: list[str] | None = None) -> int:
     most_away = retained = 0
     failed = []
     began = time.perf_counter()
-    runs: Iterator[tuple[SoakReport, float]]
-    if args.jobs > 1:
-        pool = multiprocessing.get_context("spawn").Pool(args.jobs)
-        runs = pool.imap(
-            functools.partial(_run_seed, hours=args.hours, tick_ms=args.tick_ms), seeds
-        )
-    else:
-        pool = None
-        runs = (_run_seed(seed, args.hours, args.tick_ms) for seed in seeds)
+    # Each seed in a fresh worker process with string hashing fixed, so a seed's run is the
+    # same whatever ran before it and however many run at once.
+    os.environ["PYTHONHASHSEED"] = "0"
+    pool = multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1)
+    runs: Iterator[tuple[SoakReport, float]] = pool.imap(
+        functools.partial(_run_seed, hours=args.hours, tick_ms=args.tick_ms), seeds
+    )
     for report, wall in runs:
         total.update(report.faults)
         checked += report.orders_checked
@@ -574,9 +598,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(report.seed)
             print(f"  lost={report.lost[:5]} duplicated={report.duplicated[:5]}")
             print(f"  problems={report.problems[:5]} tasks left={report.leftover_tasks}")
-    if pool is not None:
-        pool.close()
-        pool.join()
+    pool.close()
+    pool.join()
     print(
         f"{len(seeds)} seeds x {args.hours:g} virtual hours; faults injected by kind:",
         dict(sorted(total.items())),
