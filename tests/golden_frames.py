@@ -11,6 +11,7 @@ Other test modules may import these tables (``from golden_frames import SERVER_C
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -29,6 +30,15 @@ from bitunix_trio._core.frames import (
     SubscribeRequest,
     UnsubscribeReply,
     UnsubscribeRequest,
+    encode_error,
+    encode_greeting,
+    encode_login,
+    encode_login_reply,
+    encode_ping,
+    encode_push,
+    encode_subscribe,
+    encode_subscribe_refused,
+    encode_unsubscribe,
 )
 from bitunix_trio._core.models import (
     AccountBalance,
@@ -52,6 +62,7 @@ from bitunix_trio._core.models import (
     Trade,
     UpdateEvent,
 )
+from bitunix_trio._core.wire import to_wire
 
 __all__ = ["CLIENT_CASES", "SERVER_CASES", "ClientCase", "ServerCase"]
 
@@ -550,3 +561,62 @@ CLIENT_CASES: list[ClientCase] = [
         ),
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Any frame in its canonical text, through the library's encoders (the inverse of decode and
+# decode_client): the tables above and the property tests check the round trip.
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def push_data(push: Push) -> object:
+    """The ``data`` of a Push in canonical form: a list for ``trade`` and ``tickers`` (and for
+    several private items), else the single item's object."""
+    wires = [to_wire(item) for item in push.items]
+    if push.channel in ("trade", "tickers") or len(wires) != 1:
+        return wires
+    return wires[0]
+
+
+def encode_frame(frame: ServerFrame) -> str:
+    """Encode any server frame in its canonical text (the inverse of :func:`decode`)."""
+    if isinstance(frame, Push):
+        return encode_push(frame.channel, frame.symbol, frame.ts, push_data(frame))
+    if isinstance(frame, Greeting):
+        if frame.result:
+            return encode_greeting()
+        return '{"op":"connect","data":{"result":false}}'
+    if isinstance(frame, Pong):
+        return _dumps({"op": "ping", "pong": frame.pong, "ping": frame.ping})
+    if isinstance(frame, UnsubscribeReply):
+        return _dumps({"op": "unsubscribe", "ts": frame.ts, "data": frame.data})
+    if isinstance(frame, SubscribeRefused):
+        return encode_subscribe_refused(frame.message)
+    if isinstance(frame, LoginReply):
+        return encode_login_reply(frame.success, frame.message)
+    if isinstance(frame, ErrorFrame):
+        return encode_error(frame.message)
+    return frame.text
+
+
+def encode_client_frame(frame: ClientFrame) -> str:
+    """Encode any client frame in its canonical text (the inverse of :func:`decode_client`)."""
+    if isinstance(frame, SubscribeRequest):
+        return encode_subscribe(frame.args)
+    if isinstance(frame, UnsubscribeRequest):
+        return encode_unsubscribe(frame.args)
+    if isinstance(frame, PingRequest):
+        return encode_ping(frame.ping)
+    if isinstance(frame, LoginRequest):
+        return encode_login(
+            {
+                "apiKey": frame.api_key,
+                "timestamp": frame.timestamp,
+                "nonce": frame.nonce,
+                "sign": frame.sign,
+            }
+        )
+    return frame.text

@@ -49,7 +49,6 @@ from bitunix_trio._core.wire import parse_balance, parse_order, parse_position
 from bitunix_trio._fallback.poller import TRADES_UNAVAILABLE, mark_price_from_funding, poll_market
 from bitunix_trio._fallback.reconciliation import (
     Reconciler,
-    periodic_reconciliation,
     reconcile_account,
 )
 from bitunix_trio._rest.client import BitunixRestClient, open_rest_client
@@ -547,11 +546,8 @@ async def test_periodic_reconciliation_catches_a_dropped_push(
         ledger.admit(value)
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
-        await nursery.start(
-            lambda **kw: periodic_reconciliation(
-                rest, ledger, sink, interval=30, quiet_after=None, **kw
-            )
-        )
+        reconciler = Reconciler(rest, ledger, sink, interval=30, quiet_after=None)
+        await nursery.start(reconciler.run)
         await trio.sleep(10)
         memory_sim.engine.fill_order(memory_sim.credentials.api_key, placed.order_id)
         pushes(memory_sim)  # ... but the fill's pushes are dropped on a healthy socket

@@ -7,7 +7,14 @@ import json
 from decimal import Decimal as D
 
 import pytest
-from golden_frames import CLIENT_CASES, SERVER_CASES, ClientCase, ServerCase
+from golden_frames import (
+    CLIENT_CASES,
+    SERVER_CASES,
+    ClientCase,
+    ServerCase,
+    encode_client_frame,
+    encode_frame,
+)
 
 from bitunix_trio._core.errors import RemoteProtocolError
 from bitunix_trio._core.frames import (
@@ -26,9 +33,7 @@ from bitunix_trio._core.frames import (
     UnsubscribeReply,
     decode,
     decode_client,
-    encode_client_frame,
     encode_error,
-    encode_frame,
     encode_greeting,
     encode_login,
     encode_login_reply,

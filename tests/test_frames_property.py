@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from golden_frames import CLIENT_CASES, SERVER_CASES
+from golden_frames import CLIENT_CASES, SERVER_CASES, encode_client_frame, encode_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +24,6 @@ from bitunix_trio._core.frames import (
     Unknown,
     decode,
     decode_client,
-    encode_client_frame,
-    encode_frame,
     item_key,
     push_key,
 )

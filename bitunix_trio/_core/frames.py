@@ -42,7 +42,7 @@ from .models import (
     fast_init,
 )
 from .numbers import MAX_TIME_MS
-from .wire import PUSH_PARSERS, to_wire
+from .wire import PUSH_PARSERS
 from .wire_fast import ENVELOPE, FAST_PARSERS
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "UnsubscribeRequest",
     "decode",
     "decode_client",
-    "encode_frame",
     "encode_greeting",
     "encode_login",
     "encode_login_reply",
@@ -524,53 +523,3 @@ def encode_push(channel: str, symbol: str | None, ts: int, data: object) -> str:
 def encode_error(message: str) -> str:
     """``{"error":"..."}``."""
     return _dumps({"error": message})
-
-
-def push_data(push: Push) -> object:
-    """The ``data`` of a Push in canonical form: a list for ``trade`` and ``tickers`` (and for
-    several private items), else the single item's object."""
-    wires = [to_wire(item) for item in push.items]
-    if push.channel in ("trade", "tickers") or len(wires) != 1:
-        return wires
-    return wires[0]
-
-
-def encode_frame(frame: ServerFrame) -> str:
-    """Encode any server frame in its canonical text (the inverse of :func:`decode`)."""
-    if isinstance(frame, Push):
-        return encode_push(frame.channel, frame.symbol, frame.ts, push_data(frame))
-    if isinstance(frame, Greeting):
-        if frame.result:
-            return encode_greeting()
-        return '{"op":"connect","data":{"result":false}}'
-    if isinstance(frame, Pong):
-        return _dumps({"op": "ping", "pong": frame.pong, "ping": frame.ping})
-    if isinstance(frame, UnsubscribeReply):
-        return _dumps({"op": "unsubscribe", "ts": frame.ts, "data": frame.data})
-    if isinstance(frame, SubscribeRefused):
-        return encode_subscribe_refused(frame.message)
-    if isinstance(frame, LoginReply):
-        return encode_login_reply(frame.success, frame.message)
-    if isinstance(frame, ErrorFrame):
-        return encode_error(frame.message)
-    return frame.text
-
-
-def encode_client_frame(frame: ClientFrame) -> str:
-    """Encode any client frame in its canonical text (the inverse of :func:`decode_client`)."""
-    if isinstance(frame, SubscribeRequest):
-        return encode_subscribe(frame.args)
-    if isinstance(frame, UnsubscribeRequest):
-        return encode_unsubscribe(frame.args)
-    if isinstance(frame, PingRequest):
-        return encode_ping(frame.ping)
-    if isinstance(frame, LoginRequest):
-        return encode_login(
-            {
-                "apiKey": frame.api_key,
-                "timestamp": frame.timestamp,
-                "nonce": frame.nonce,
-                "sign": frame.sign,
-            }
-        )
-    return frame.text

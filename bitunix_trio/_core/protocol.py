@@ -171,11 +171,9 @@ class ConnectionProtocol:
         self.timers_dirty = False
         # Counters.
         self.messages_received = 0
-        self.pushes_received = 0
         self.bad_frames = 0
         self.unmatched_pongs = 0
         self.frames_sent = 0
-        self.connections = 0
         self.last_message_at: float | None = None
 
     # -- views ---------------------------------------------------------------------------
@@ -217,7 +215,6 @@ class ConnectionProtocol:
         """A socket opened at ``now``."""
         if self.state is ConnectionState.CLOSED:
             return []
-        self.connections += 1
         self._login_refused = False
         self._connected_at = now
         self._next_ping = now + self.heartbeat.interval
@@ -340,7 +337,6 @@ class ConnectionProtocol:
         """A push arrived at ``now``, with the entries :meth:`SubscriptionTable.route` gave
         for it (counts as a received frame; the connection is alive)."""
         self.messages_received += 1
-        self.pushes_received += 1
         self.last_message_at = self._last_push = now
         if len(routed) == 1:
             events = self._seen(routed[0][0], now)

@@ -15,8 +15,8 @@ callables (where values go), so it runs without a stream;
   fetches pending orders, finished orders, positions and balances, diffs them against an
   :class:`~bitunix_trio._core.ledger.AccountLedger`, looks up the final state of orders that
   vanished, and delivers each difference once, marked ``source=DataSource.RECOVERED``.
-  :class:`~bitunix_trio._fallback.reconciliation.Reconciler` (and
-  ``periodic_reconciliation``) runs it on request (after every reconnect), every
+  :class:`~bitunix_trio._fallback.reconciliation.Reconciler` runs it on request (after
+  every reconnect), every
   ``interval`` seconds, and when the private socket has been quiet for ``quiet_after``
   seconds while orders are open.
 

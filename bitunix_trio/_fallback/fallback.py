@@ -158,16 +158,9 @@ class StreamFallback:
         self._changed = trio.Event()
         self._poll_scope: trio.CancelScope | None = None
         self._rest_failing = False
-        #: Polling sessions started so far.
-        self.degradations = 0
         stream.add_hooks(
             on_ready=self._on_ready, on_down=self._on_down, on_retired=self._on_retired
         )
-
-    @property
-    def polling(self) -> bool:
-        """Whether market data is being polled from REST right now."""
-        return self._poll_scope is not None
 
     # -- hooks (called synchronously by the connection slots) ----------------------------
 
@@ -242,7 +235,6 @@ class StreamFallback:
     async def _degrade(self) -> None:
         """Poll REST for the market subscriptions of the connections that are down, until
         every public connection is back (then ``_on_ready`` cancels this)."""
-        self.degradations += 1
         with trio.CancelScope() as scope:
             self._poll_scope = scope
             self._rest_failing = False

@@ -4,7 +4,7 @@
   balances, diffs them against an :class:`~bitunix_trio._core.ledger.AccountLedger`, looks up
   the final state of orders that vanished, and delivers each difference once, marked
   ``source=DataSource.RECOVERED``.
-* :class:`Reconciler` (and :func:`periodic_reconciliation`) runs it on request (after every
+* :class:`Reconciler` runs it on request (after every
   reconnect), every ``interval`` seconds, and when the private socket has been quiet for
   ``quiet_after`` seconds while orders are open.
 """
@@ -32,7 +32,6 @@ __all__ = [
     "DEFAULT_RECONCILE_INTERVAL",
     "AccountRest",
     "Reconciler",
-    "periodic_reconciliation",
     "reconcile_account",
 ]
 
@@ -156,8 +155,8 @@ class Reconciler:
 
     ``interval``: seconds between reconciliations (None: not periodic). ``quiet_after``:
     also reconcile when no private push arrived for this long while the ledger has open
-    orders (None: never); pushes are reported with :meth:`note_activity` or read from
-    ``last_activity()`` (Trio time of the last one). :meth:`request` asks for one as soon as
+    orders (None: never); pushes are reported with :meth:`note_activity` (the stream's
+    private pushes pass it). :meth:`request` asks for one as soon as
     possible (after a reconnect). Failures are logged and retried after ``retry_delay *
     2**n`` seconds (at most ``max_retry_delay``); the other arguments go to
     :func:`reconcile_account`.
@@ -171,7 +170,6 @@ class Reconciler:
         *,
         interval: float | None = DEFAULT_RECONCILE_INTERVAL,
         quiet_after: float | None = DEFAULT_QUIET_AFTER,
-        last_activity: Callable[[], float | None] | None = None,
         symbols: Collection[str] | None = None,
         coins: Iterable[str] = ("USDT",),
         history_limit: int = DEFAULT_HISTORY_LIMIT,
@@ -192,7 +190,6 @@ class Reconciler:
         self.clock = clock
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
-        self._activity = last_activity
         self._last_push: float | None = None
         #: Trio time the last reconciliation finished (successfully or not).
         self.last_run: float | None = None
@@ -221,12 +218,7 @@ class Reconciler:
     @property
     def last_activity(self) -> float | None:
         """Trio time of the last private push (None: none yet)."""
-        seen = self._last_push
-        if self._activity is not None:
-            other = self._activity()
-            if other is not None and (seen is None or other > seen):
-                seen = other
-        return seen
+        return self._last_push
 
     async def reconcile(self) -> list[AccountValue]:
         """Reconcile now (one at a time); errors propagate."""
@@ -303,34 +295,3 @@ class Reconciler:
                 )
             else:
                 self._consecutive_failures = 0
-
-
-async def periodic_reconciliation(
-    rest: AccountRest,
-    ledger: AccountLedger,
-    deliver: Deliver,
-    *,
-    interval: float | None = DEFAULT_RECONCILE_INTERVAL,
-    quiet_after: float | None = DEFAULT_QUIET_AFTER,
-    last_activity: Callable[[], float | None] | None = None,
-    symbols: Collection[str] | None = None,
-    coins: Iterable[str] = ("USDT",),
-    clock: Callable[[], float] = time.time,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> NoReturn:
-    """Reconcile every ``interval`` seconds, and after ``quiet_after`` quiet seconds while
-    orders are open (``last_activity()`` gives the Trio time of the last private push),
-    until cancelled; failures are logged and retried. A wrapper over :class:`Reconciler`
-    for callers without a stream."""
-    reconciler = Reconciler(
-        rest,
-        ledger,
-        deliver,
-        interval=interval,
-        quiet_after=quiet_after,
-        last_activity=last_activity,
-        symbols=symbols,
-        coins=coins,
-        clock=clock,
-    )
-    await reconciler.run(task_status=task_status)
