@@ -2,17 +2,13 @@
 
 :class:`StreamFallback` is made by the stream's supervisor, which it reaches through a
 narrow interface (:class:`FallbackStream`: deliver, the wanted specs, the state, notices,
-connection hooks), and runs as a child of it::
-
-    supervisor
-     ├─ public#0, public#1, ..., private     (connection slots)
-     └─ fallback: StreamFallback.run
-         ├─ reconciler: after every (re)login of the private socket, every
-         │  ``reconcile_interval`` seconds, and after ``reconcile_quiet_after`` quiet seconds
-         │  with orders open (see ``reconciliation.Reconciler``)
-         └─ watcher: once a public connection has been down for ``fallback_grace`` seconds,
-            a REST poller (in its own cancel scope) feeds that connection's market
-            subscriptions; it is cancelled the moment every public connection is back
+connection hooks), and runs as a child of it (:meth:`StreamFallback.run`; the task tree
+is drawn in the README's "How it works"): a reconciler (after every (re)login of the private
+socket, every ``reconcile_interval`` seconds, and after ``reconcile_quiet_after`` quiet
+seconds with orders open; see ``reconciliation.Reconciler``) and a watcher (once a public
+connection has been down for ``fallback_grace`` seconds, a REST poller, in its own cancel
+scope, feeds that connection's market subscriptions; it is cancelled the moment every
+public connection is back).
 
 Private pushes pass :meth:`StreamFallback.admit_private` (the ledger) before delivery, so
 an update recovered over REST and the same update arriving over the WebSocket reach

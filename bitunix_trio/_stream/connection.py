@@ -1,15 +1,11 @@
 """One connection slot of the stream: connect, serve, detect death, reconnect.
 
-A :class:`ConnectionSlot` owns a :class:`~bitunix_trio._core.protocol.ConnectionProtocol` for its
-whole life and (re)opens sockets for it::
-
-    slot.run (a child of the stream's supervisor nursery)
-     └─ attempt: nursery holding the transport's own tasks (the connector's)
-         └─ tasks nursery
-             ├─ reader:  receive -> decode -> protocol -> non-blocking fan-out
-             ├─ writer:  protocol.pop_frames within the 5 msg/s budget -> send
-             └─ timer:   protocol.tick at protocol.timer_deadline(): ping overdue, silent
-                         socket, stale subscriptions
+A :class:`ConnectionSlot` owns a :class:`~bitunix_trio._core.protocol.ConnectionProtocol`
+for its whole life and (re)opens sockets for it: each attempt runs a reader (receive,
+decode, route by the subscription table, tell the protocol, deliver without blocking), a
+writer (``pop_frames`` within the 5 msg/s budget, send) and a timer (``tick`` at
+``timer_deadline()``: ping overdue, silent socket, stale subscriptions); the task tree is
+drawn in the README's "How it works".
 
 The three tasks never raise out of the nursery: the first failure is recorded and the tasks
 nursery cancelled, so the attempt ends with exactly that one exception (no group).

@@ -1,15 +1,11 @@
 """The connections of one stream: public ones sharded by 300 subscriptions, one private.
 
 :class:`ConnectionPool` makes the stream's
-:class:`~bitunix_trio._stream.connection.ConnectionSlot` s, starts them under the supervisor and
-knows which one carries a key::
-
-    supervisor
-     ├─ public#0    started with the stream: entering the block waits for it; stays
-     ├─ public#1... opened when a subscription does not fit on the open ones; closed
-     │              once it has had no subscription for ``IDLE_SHARD_GRACE`` seconds
-     ├─ private     started with the stream when credentials are given (after login)
-     └─ idle closer :meth:`ConnectionPool.close_idle` (sleeps until a shard is due)
+:class:`~bitunix_trio._stream.connection.ConnectionSlot` s, starts them under the supervisor
+(``public#0``, and ``private`` with credentials, when the stream starts: entering the block
+waits for them; ``public#1``... when a subscription does not fit on the open ones) with an
+idle closer (:meth:`ConnectionPool.close_idle`), and knows which one carries a key (the
+task tree is drawn in the README's "How it works").
 
 Public keys are spread by the subscription table (``Entry.shard``); a key keeps its
 connection for as long as it is subscribed, and a new key takes a free place on an open
