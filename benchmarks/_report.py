@@ -271,7 +271,11 @@ def _md_latency(latency: dict[str, Any]) -> list[str]:
 
 
 def _md_fanout(fanout: dict[str, Any]) -> list[str]:
-    lines = ["### Fan-out: tickers of many symbols, one consumer task per subscription", ""]
+    lines = [
+        "### Fan-out: tickers of many symbols, one consumer task per subscription (steady "
+        "state: timed once every consumer has taken 10 values)",
+        "",
+    ]
     if fanout["status"] != "ok":
         return [*lines, str(_status_line(fanout))]
     lines += [

@@ -277,27 +277,38 @@ async def loop_run(
 # --- fan-out -------------------------------------------------------------------------------
 
 
+#: Values each fan-out consumer takes before the clock starts (subscribing, the first
+#: pushes of each key and the tasks' first wake-ups are not the steady state).
+FANOUT_WARMUP = 10
+
+
 async def fanout_run(port: int, params: FeedParams, *, loop: str = "library") -> RunResult:
     """Every key of a many-symbol feed subscribed (the stream opens as many connections as
-    it needs), one consumer task per subscription reading each value; done when each has
-    taken its share."""
+    it needs), one consumer task per subscription reading each value; timed in the steady
+    state, from when every consumer has taken FANOUT_WARMUP values until each has taken
+    its share."""
     opener = load_library()
     keys = sorted(params.keys)
     per_key = params.frames // len(keys)
-    total = per_key * len(keys)
+    warmup = min(FANOUT_WARMUP, per_key // 2)
     specs = [_spec(channel, symbol) for channel, symbol in keys if symbol is not None]
     read = _read_value(params.streams[0], "best")
-    first = [0]
     done = trio.Event()
     left = [len(specs)]
+    warming = [len(specs)]
+    taken_total = [0]
+    warm: list[int] = []  # (time, values taken) when the last consumer warmed up
 
     async def consume(channel: Any) -> None:
         taken = 0
         async for value in channel:
             read(value)
-            if not first[0] or value.ts < first[0]:
-                first[0] = value.ts
             taken += 1
+            taken_total[0] += 1
+            if taken == warmup:
+                warming[0] -= 1
+                if not warming[0]:
+                    warm.extend((now_us(), taken_total[0]))
             if taken == per_key:
                 break
         left[0] -= 1
@@ -316,11 +327,17 @@ async def fanout_run(port: int, params: FeedParams, *, loop: str = "library") ->
                 await done.wait()
                 end = now_us()
             connections = len(stream.statistics().connections)
+    started, before = warm
     return RunResult(
-        total,
-        (end - first[0]) / 1e6,
+        taken_total[0] - before,
+        (end - started) / 1e6,
         None,
-        {"subscriptions": len(specs), "connections": connections, "per_key": per_key},
+        {
+            "subscriptions": len(specs),
+            "connections": connections,
+            "per_key": per_key,
+            "warmup_per_key": warmup,
+        },
     )
 
 
