@@ -13,6 +13,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -92,6 +93,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--rounds", type=int, help="interleaved rounds of the strict runs (3; quick 1)"
     )
     parser.add_argument("--quick", action="store_true", help="smaller, fewer runs")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        help="run only these sections (comma-separated: strict, strict_latency, fanout, "
+        "recovery, rss, decode, throughput, latency, memory)",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results/results.json"), help="the JSON file"
     )
@@ -299,7 +306,9 @@ class Bench:
                         continue  # one warm-up run per loop
                     params = self.feed(frames, (channel,))
                     try:
+                        cpu0 = time.process_time()
                         result = self.run(loop_run, params, loop=loop, channel=channel, read=read)
+                        result.details["cpu_s"] = time.process_time() - cpu0
                         _check_lossless(result, frames)
                     except Exception as exc:
                         errors[loop] = self._failure(exc)
@@ -315,13 +324,16 @@ class Bench:
                     continue
                 results = runs[(channel, read, loop)]
                 fps = median([r.frames_per_s for r in results])
+                cpu = median([r.details["cpu_s"] / r.frames * 1e6 for r in results])
                 row[loop] = {
                     "status": "ok",
                     "pushes_per_s": round(fps, 1),
                     "us_per_push": round(1e6 / fps, 2) if fps else None,
+                    "cpu_us_per_push": round(cpu, 2),
                     "runs_pushes_per_s": [round(r.frames_per_s, 1) for r in results],
                 }
             row["ratios"] = _ratios(row)
+            row["cpu_ratios"] = _cpu_ratios(row)
             table[f"{channel}/{read}"] = row
         return {
             "pushes": self.pushes,
@@ -377,28 +389,38 @@ class Bench:
         }
 
     def fanout(self) -> dict[str, Any]:
-        """Per-push cost with one subscription, 300 on one connection, 1,000 over four."""
-        results: dict[int, list[RunResult]] = {subs: [] for subs, _ in FANOUT_CASES}
+        """Per-push cost with one subscription, 300 on one connection, 1,000 over four: the
+        client's CPU time of a long run minus that of a short one (connecting and
+        subscribing cancel out) over the difference in pushes."""
+        per_push: dict[int, list[float]] = {subs: [] for subs, _ in FANOUT_CASES}
+        connections: dict[int, int] = {}
         try:
             load_library()
             for _ in range(self.rounds):
                 for subs, per_key in FANOUT_CASES:
-                    per_key = max(2, per_key // 50) if self.quick else per_key
-                    params = self.feed(subs * per_key, ("ticker",), symbols=subs)
-                    results[subs].append(self.run(fanout_run, params))
+                    long_key = max(4, per_key // 50) if self.quick else per_key
+                    short_key = max(2, long_key // 10)
+                    cpu: list[float] = []
+                    for keys in (short_key, long_key):
+                        params = self.feed(subs * keys, ("ticker",), symbols=subs)
+                        cpu0 = time.process_time()
+                        result = self.run(fanout_run, params)
+                        cpu.append(time.process_time() - cpu0)
+                        connections[subs] = result.details["connections"]
+                    pushes = subs * (long_key - short_key)
+                    per_push[subs].append((cpu[1] - cpu[0]) / pushes * 1e6)
         except Exception as exc:
             return self._failure(exc)
         cases: dict[str, Any] = {}
         base = None
-        for subs, runs in results.items():
-            fps = median([r.frames_per_s for r in runs])
-            us = 1e6 / fps if fps else 0.0
+        for subs, values in per_push.items():
+            us = median(values)
             base = base or us
             cases[str(subs)] = {
                 "subscriptions": subs,
-                "connections": runs[-1].details["connections"],
-                "pushes": runs[-1].frames,
-                "us_per_push": round(us, 2),
+                "connections": connections[subs],
+                "cpu_us_per_push": round(us, 2),
+                "runs_cpu_us_per_push": [round(v, 2) for v in values],
                 "vs_one": round(us / base, 2) if base else None,
             }
         worst = max(case["vs_one"] or 0 for case in cases.values())
@@ -493,7 +515,7 @@ class Bench:
 
 def _check_lossless(result: RunResult, frames: int) -> None:
     details = result.details
-    if details and (details["taken"] != frames or details["dropped"]):
+    if "taken" in details and (details["taken"] != frames or details["dropped"]):
         raise RuntimeError(f"the library did not deliver every push: {details}")
 
 
@@ -502,6 +524,22 @@ def _ratio(row: dict[str, Any], name: str, floor: str) -> float | None:
     if a.get("status") != "ok" or b.get("status") != "ok" or not b["pushes_per_s"]:
         return None
     return round(float(a["pushes_per_s"]) / float(b["pushes_per_s"]), 3)
+
+
+def _cpu_ratios(row: dict[str, Any]) -> dict[str, float | None]:
+    """Floor CPU / library CPU per push: what the throughput ratio would be with a core
+    to itself (less exposed to other load on the machine than wall-clock rates)."""
+
+    def ratio(name: str, floor: str) -> float | None:
+        a, b = row.get(name, {}), row.get(floor, {})
+        if a.get("status") != "ok" or b.get("status") != "ok" or not a["cpu_us_per_push"]:
+            return None
+        return round(float(b["cpu_us_per_push"]) / float(a["cpu_us_per_push"]), 3)
+
+    return {
+        "library/floor_tw": ratio("library", "floor_tw"),
+        "library_ws/floor_ws": ratio("library_ws", "floor_ws"),
+    }
 
 
 def _ratios(row: dict[str, Any]) -> dict[str, float | None]:
@@ -581,16 +619,21 @@ def main(argv: list[str] | None = None) -> int:
                 "rss_pushes": args.rss_pushes,
                 "rounds": args.rounds,
             },
-            "strict": bench.strict(),
-            "strict_latency": bench.strict_latency(),
-            "fanout": bench.fanout(),
-            "recovery": bench.recovery(),
-            "rss": bench.rss(),
-            "decode": bench.micro(),
-            "throughput": bench.throughput(),
-            "latency": bench.latency(),
-            "memory": bench.memory(),
         }
+        sections: dict[str, Callable[[], dict[str, Any]]] = {
+            "strict": bench.strict,
+            "strict_latency": bench.strict_latency,
+            "fanout": bench.fanout,
+            "recovery": bench.recovery,
+            "rss": bench.rss,
+            "decode": bench.micro,
+            "throughput": bench.throughput,
+            "latency": bench.latency,
+            "memory": bench.memory,
+        }
+        for name, section in sections.items():
+            if args.only is None or name in args.only:
+                results[name] = section()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     markdown = args.out.with_suffix(".md")

@@ -232,6 +232,28 @@ def _md_strict(strict: dict[str, Any]) -> list[str]:
         lines.append(f"| {_LOOP_LABELS[loop]} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "Client CPU per push (µs; in brackets the floor's CPU over the library's, the ratio "
+        "the rates would have with a core each):",
+        "",
+        "| receive loop | " + " | ".join(c.replace("/", ", read ") for c in cases) + " |",
+        "|---|" + "---|" * len(cases),
+    ]
+    for loop in strict["loops"]:
+        cells = []
+        for case in cases:
+            row = strict["cases"][case]
+            cell = row[loop]
+            if cell["status"] != "ok":
+                cells.append(cell["status"])
+                continue
+            text = f"{cell['cpu_us_per_push']:.1f}"
+            ratio = row.get("cpu_ratios", {}).get(_RATIO_OF.get(loop, ""))
+            if ratio is not None:
+                text += f" ({ratio:.2f})"
+            cells.append(text)
+        lines.append(f"| {_LOOP_LABELS[loop]} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "In brackets: the ratio to the floor of the same transport. The library subscribes "
         'with a buffer larger than the run and `overflow="error"`; "best" reads the best '
         'bid and ask (a ticker\'s last price), "all" every level of both sides (every '
@@ -272,20 +294,20 @@ def _md_latency(latency: dict[str, Any]) -> list[str]:
 
 def _md_fanout(fanout: dict[str, Any]) -> list[str]:
     lines = [
-        "### Fan-out: tickers of many symbols, one consumer task per subscription (steady "
-        "state: timed once every consumer has taken 10 values)",
+        "### Fan-out: tickers of many symbols, one consumer task per subscription (client "
+        "CPU per push: a long run minus a short one, so connecting and subscribing cancel out)",
         "",
     ]
     if fanout["status"] != "ok":
         return [*lines, str(_status_line(fanout))]
     lines += [
-        "| subscriptions | connections | pushes | µs per push | vs one subscription |",
-        "|---|---|---|---|---|",
+        "| subscriptions | connections | µs per push | vs one subscription |",
+        "|---|---|---|---|",
     ]
     for case in fanout["cases"].values():
         lines.append(
-            f"| {case['subscriptions']:,} | {case['connections']} | {case['pushes']:,} | "
-            f"{case['us_per_push']:.1f} | {case['vs_one']:.2f} |"
+            f"| {case['subscriptions']:,} | {case['connections']} | "
+            f"{case['cpu_us_per_push']:.1f} | {case['vs_one']:.2f} |"
         )
     return lines
 
@@ -372,6 +394,8 @@ def render_table(results: dict[str, Any]) -> str:
         ("latency", _latency),
         ("memory", _memory),
     ):
+        if section not in results:
+            continue
         result = results[section]
         if section != "memory" and result.get("status", "ok") != "ok":
             lines.append(f"{section}: {_status_line(result)}")
