@@ -34,6 +34,7 @@ __all__ = [
     "load_library",
     "open_feed",
     "queue_size",
+    "receive_size",
     "subscription_stats",
 ]
 
@@ -84,6 +85,16 @@ def queue_size() -> int:
     return int(getattr(connector, "MESSAGE_QUEUE_SIZE", trio_websocket._impl.MESSAGE_QUEUE_SIZE))
 
 
+def receive_size() -> int:
+    """The bytes trio-websocket reads at once as the library configures it (the bare loops
+    read the same)."""
+    try:
+        connector = importlib.import_module("bitunix_trio._stream.connector")
+    except ImportError:
+        return int(trio_websocket._impl.RECEIVE_BYTES)
+    return int(getattr(connector, "RECEIVE_BUFFER_SIZE", trio_websocket._impl.RECEIVE_BYTES))
+
+
 def load_library() -> Callable[..., Any]:
     """``open_bitunix_stream``, or raise LibraryUnavailable with the reason."""
     try:
@@ -106,11 +117,12 @@ async def open_feed(
     port: int, params: FeedParams
 ) -> AsyncIterator[trio_websocket.WebSocketConnection]:
     """A bare trio-websocket connection to the firehose, greeted and subscribed to every
-    stream of the feed (the library's message queue size, so that only the hot path
-    differs)."""
+    stream of the feed (the library's message queue and read sizes, so that only the hot
+    path differs)."""
     async with trio_websocket.open_websocket_url(
         params.url(port),
         message_queue_size=queue_size(),
+        receive_buffer_size=receive_size(),
         connect_timeout=10,
         disconnect_timeout=5,
     ) as ws:

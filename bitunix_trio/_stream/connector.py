@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_CLOSE_TIMEOUT",
     "MAX_MESSAGE_SIZE",
     "MESSAGE_QUEUE_SIZE",
+    "RECEIVE_BUFFER_SIZE",
     "Connector",
     "NetworkConnector",
     "TrioWebSocketConnection",
@@ -67,6 +68,9 @@ DEFAULT_CLOSE_TIMEOUT = 2.0
 MAX_MESSAGE_SIZE = 8 * 2**20
 #: Messages a transport may buffer between its own reader task and ours.
 MESSAGE_QUEUE_SIZE = 64
+#: Bytes trio-websocket asks the socket for at once (its default, 4 KiB, is five or six
+#: books: a read, and its pass of Trio's scheduler, for every few messages).
+RECEIVE_BUFFER_SIZE = 64 * 2**10
 
 
 class WebSocketConnection(Protocol):
@@ -274,6 +278,7 @@ async def trio_websocket_over(
             resource,
             message_queue_size=MESSAGE_QUEUE_SIZE,
             max_message_size=MAX_MESSAGE_SIZE,
+            receive_buffer_size=RECEIVE_BUFFER_SIZE,
         )
         guard.opened = True
         return TrioWebSocketConnection(ws, stream)
