@@ -47,6 +47,18 @@ async def collect(
         into.append((trio.current_time(), value))
 
 
+async def bucket_just_begun(exchange: SimulatedExchange, size_ms: int) -> int:
+    """Wait (in virtual time) until a bucket of ``size_ms`` began a second ago; return its start.
+
+    The in-memory exchange's clock starts at the wall clock, so without this a stream opened in
+    the last moments of a bucket subscribes after it closed and rightly never reports it.
+    """
+    now = exchange.now_ms()
+    start = now - now % size_ms + size_ms
+    await trio.sleep((start + 1_000 - now) / 1000)
+    return start
+
+
 async def exchange_candles(exchange: SimulatedExchange, first: int, last: int) -> list[Any]:
     async with bt.open_rest_client(**exchange.rest_options(credentials=None)) as rest:
         rows = await rest.get_klines("BTCUSDT", "1m", start_time=first, end_time=last)
@@ -59,8 +71,8 @@ async def test_closed_candles_survive_a_disconnect_spanning_two_closes(
 ) -> None:
     closed: list[tuple[float, bt.KlineUpdate]] = []
     running: list[tuple[float, bt.KlineUpdate]] = []
+    first_bucket = await bucket_just_begun(memory_sim, MINUTE_MS)
     start_ms = memory_sim.now_ms()
-    first_bucket = start_ms - start_ms % MINUTE_MS
     async with open_sim_stream(memory_sim, seed=3, fallback_grace=None) as stream:
         async with (
             stream.subscribe(bt.Kline("BTCUSDT", "1min", closed_only=True)) as only_closed,
@@ -134,8 +146,8 @@ async def test_closed_only_ignores_rest_polls_while_degraded(
 ) -> None:
     closed: list[tuple[float, bt.KlineUpdate]] = []
     running: list[tuple[float, bt.KlineUpdate]] = []
+    first_bucket = await bucket_just_begun(memory_sim, MINUTE_MS)
     start_ms = memory_sim.now_ms()
-    first_bucket = start_ms - start_ms % MINUTE_MS
     async with (
         open_sim_stream(memory_sim, seed=4, fallback_grace=2, poll_interval=5) as stream,
         stream.subscribe(bt.Kline("BTCUSDT", "1min", closed_only=True)) as only_closed,
@@ -164,9 +176,9 @@ async def test_three_minute_candles_are_recovered_from_one_minute_rest_candles(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     closed: list[tuple[float, bt.KlineUpdate]] = []
-    start_ms = memory_sim.now_ms()
     bucket = 3 * MINUTE_MS
-    first_bucket = start_ms - start_ms % bucket
+    first_bucket = await bucket_just_begun(memory_sim, bucket)
+    start_ms = memory_sim.now_ms()
     async with (
         open_sim_stream(memory_sim, seed=5, fallback_grace=None) as stream,
         stream.subscribe(bt.Kline("BTCUSDT", "3min", closed_only=True)) as only_closed,
@@ -210,8 +222,8 @@ async def test_candles_rest_cannot_recover_are_announced_and_the_rest_goes_on(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     closed: list[tuple[float, bt.KlineUpdate]] = []
+    first_bucket = await bucket_just_begun(memory_sim, MINUTE_MS)
     start_ms = memory_sim.now_ms()
-    first_bucket = start_ms - start_ms % MINUTE_MS
     async with (
         open_sim_stream(memory_sim, seed=6, fallback_grace=None) as stream,
         stream.state_events() as changes,
