@@ -9,31 +9,31 @@ import pytest
 import trio
 
 import bitunix_trio as bt
-from bitunix_trio._core import errors as _exceptions
-from bitunix_trio._stream import errors as _channel_errors
+from bitunix_trio._core import errors
+from bitunix_trio._stream import errors as stream_errors
 
 ALL_ERRORS: list[BaseException] = [
-    _exceptions.BitunixError("boom"),
-    _exceptions.ConfigurationError("bad depth"),
-    _exceptions.TransportError("net"),
-    _exceptions.ConnectError("refused"),
-    _exceptions.ConnectTimeout("slow"),
-    _exceptions.ConnectionLost(1006, "WebSocket disconnected"),
-    _exceptions.ConnectionLost(),
-    _exceptions.ProtocolError("x"),
-    _exceptions.LocalProtocolError("x"),
-    _exceptions.RemoteProtocolError("x"),
-    _exceptions.ExchangeError("this Futures is not allowed to trade.", 20015),
-    _exceptions.AuthenticationError(),
-    _exceptions.AuthenticationError("Signature error", 10007),
-    _exceptions.SubscriptionRejected("subscribe channel > 300", None, ("ticker", "BTCUSDT")),
-    _exceptions.RateLimited("Request too frequently", 10006),
-    _exceptions.RestError("Bad gateway", 502, None),
-    _exceptions.StreamFailed("gone"),
-    _exceptions.BitunixInternalError(),
-    _channel_errors.SubscriptionLost("stream failed", ("trade", "BTCUSDT")),
-    _channel_errors.ConsumerTooSlow(),
-    _channel_errors.StreamClosed("closed"),
+    errors.BitunixError("boom"),
+    errors.ConfigurationError("bad depth"),
+    errors.TransportError("net"),
+    errors.ConnectError("refused"),
+    errors.ConnectTimeout("slow"),
+    errors.ConnectionLost(1006, "WebSocket disconnected"),
+    errors.ConnectionLost(),
+    errors.ProtocolError("x"),
+    errors.LocalProtocolError("x"),
+    errors.RemoteProtocolError("x"),
+    errors.ExchangeError("this Futures is not allowed to trade.", 20015),
+    errors.AuthenticationError(),
+    errors.AuthenticationError("Signature error", 10007),
+    errors.SubscriptionRejected("subscribe channel > 300", None, ("ticker", "BTCUSDT")),
+    errors.RateLimited("Request too frequently", 10006),
+    errors.RestError("Bad gateway", 502, None),
+    errors.StreamFailed("gone"),
+    errors.BitunixInternalError(),
+    stream_errors.SubscriptionLost("stream failed", ("trade", "BTCUSDT")),
+    stream_errors.ConsumerTooSlow(),
+    stream_errors.StreamClosed("closed"),
 ]
 
 

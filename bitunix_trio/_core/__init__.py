@@ -4,8 +4,8 @@ Imports only the standard library and msgspec (a pure codec), never Trio, a sock
 clock or a random source: time and randomness are arguments. Values and enums
 (``models``, ``enums``, ``numbers``), channel specs (``channels``), the codecs (``frames``:
 WebSocket frames both ways; ``wire``, ``wire_fast``: push data; ``rest_wire``: REST rows),
-the connection protocol (``protocol``, ``events``, ``budget``, ``sharding``), the account
-ledger (``ledger``), closed candles (``candles``), backoff, signing, credentials, config,
-the error tree (``errors``) and the one logger (``log``). The import-linter contracts in
-``pyproject.toml`` keep it so.
+the connection protocol (``protocol``, ``events``, ``budget``), the subscription table
+(``subscriptions``), the account ledger (``ledger``), fills (``fills``), closed candles
+(``candles``), backoff, signing, credentials, config, the error tree (``errors``) and the
+one logger (``log``). The import-linter contracts in ``pyproject.toml`` keep it so.
 """

@@ -43,7 +43,7 @@ from wsgiref.handlers import format_date_time
 
 import trio
 
-from bitunix_trio._core import rest_wire as _wire_rest
+from bitunix_trio._core import rest_wire
 from bitunix_trio._core import signing as _signing
 from bitunix_trio._core.credentials import Credentials
 from bitunix_trio.testing._engine.engine import ExchangeEngine, SimulatedError
@@ -373,7 +373,7 @@ class RestApp:
         else:
             symbols = list(self.engine.instruments)
         return [
-            _row(self.engine.ticker(s), _wire_rest.ticker_to_rest_wire)
+            _row(self.engine.ticker(s), rest_wire.ticker_to_rest_wire)
             for s in symbols
             if self.engine.is_listed(s)
         ]
@@ -387,7 +387,7 @@ class RestApp:
         symbol = self._symbol(request.params.get("symbol"))
         assert symbol is not None
         depth: int | str = "max" if limit is None or limit == "max" else int(limit)
-        return _row(self.engine.order_book(symbol, depth), _wire_rest.order_book_to_rest_wire)
+        return _row(self.engine.order_book(symbol, depth), rest_wire.order_book_to_rest_wire)
 
     def _kline(self, request: _Request, _key: str | None) -> Any:
         params = request.params
@@ -412,7 +412,7 @@ class RestApp:
             min(limit, 200),
             KLINE_TYPES[kind],
         )
-        return [_row(c, _wire_rest.kline_to_rest_wire) for c in candles]
+        return [_row(c, rest_wire.kline_to_rest_wire) for c in candles]
 
     def _funding_rate(self, request: _Request, _key: str | None) -> Any:
         symbol = self._symbol(request.params.get("symbol"))
@@ -430,13 +430,13 @@ class RestApp:
         assert key is not None
         coin = _text(request.params.get("marginCoin"), "marginCoin", required=True)
         assert coin is not None
-        return _row(self.engine.balance(key, coin.upper()), _wire_rest.account_to_rest_wire)
+        return _row(self.engine.balance(key, coin.upper()), rest_wire.account_to_rest_wire)
 
     def _pending_positions(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         symbol = self._symbol(request.params.get("symbol"), required=False)
         rows = [
-            _row(p, _wire_rest.position_to_rest_wire)
+            _row(p, rest_wire.position_to_rest_wire)
             for p in self.engine.pending_positions(key, symbol)
         ]
         position_id = request.params.get("positionId")
@@ -446,7 +446,7 @@ class RestApp:
 
     def _page(self, request: _Request, orders: list[Any]) -> Any:
         params = request.params
-        rows = [_row(o, _wire_rest.order_to_rest_wire) for o in orders]
+        rows = [_row(o, rest_wire.order_to_rest_wire) for o in orders]
         status = params.get("status")
         if status:
             rows = [r for r in rows if str(r.get("status", "")).rstrip("_") == status.upper()]
@@ -500,7 +500,7 @@ class RestApp:
         order = self.engine.order_detail(key, order_id, client_id)
         if order is None:
             raise SimulatedError(20007, "Order not found")
-        return _row(order, _wire_rest.order_to_rest_wire)
+        return _row(order, rest_wire.order_to_rest_wire)
 
     def _place_order(self, request: _Request, key: str | None) -> Any:
         assert key is not None

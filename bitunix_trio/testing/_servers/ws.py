@@ -55,8 +55,8 @@ import trio_websocket
 from bitunix_trio._core import frames as _frames
 from bitunix_trio._core import models as _models
 from bitunix_trio._core import signing as _signing
-from bitunix_trio._core import wire as _wire_encode
 from bitunix_trio._core.credentials import Credentials
+from bitunix_trio._core.wire import to_wire
 from bitunix_trio.testing._engine.engine import ExchangeEngine
 
 from .faults import AbortableStream, FaultState
@@ -115,7 +115,7 @@ def _wire(value: object) -> Any:
     """An engine value as push data (engine values are models, or already wire dicts)."""
     if isinstance(value, dict | list):
         return value
-    return _wire_encode.to_wire(value)
+    return to_wire(value)
 
 
 def market_data(engine: ExchangeEngine, channel: str, symbol: str) -> Any | None:
