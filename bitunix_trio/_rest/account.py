@@ -57,6 +57,7 @@ _POSITION = "/api/v1/futures/position"
 _ACCOUNT = "/api/v1/futures/account"
 _TPSL = "/api/v1/futures/tpsl"
 _PAGE = 100
+_Leg = tuple[object, object, object, object, object]
 
 #: The keyword arguments an order of ``place_batch_orders`` may carry.
 _BATCH_KEYS = frozenset(
@@ -86,10 +87,6 @@ def _opt(check: Callable[..., _T], value: object, *args: Any) -> _T | None:
     return None if value is None else check(value, *args)
 
 
-def _qty(name: str, value: object) -> str | None:
-    return None if value is None else decimal_text(name, value)
-
-
 def _position_legs(
     tp_price: object, tp_stop_type: object, sl_price: object, sl_stop_type: object
 ) -> dict[str, object]:
@@ -107,6 +104,18 @@ def _position_legs(
     return body
 
 
+def _tpsl_legs(tp: _Leg, sl: _Leg) -> dict[str, object]:
+    """The fields of a tpsl order's legs, each ``(price, stop type, order type, order
+    price, qty)``; at least one leg has a price."""
+    body = {**_tpsl_fields("tp", tp[:4]), **_tpsl_fields("sl", sl[:4])}
+    if "tpPrice" not in body and "slPrice" not in body:
+        raise ConfigurationError("give tp_price and/or sl_price")
+    for leg, spec in (("tp", tp), ("sl", sl)):
+        if spec[4] is not None:
+            body[f"{leg}Qty"] = decimal_text(f"{leg}_qty", spec[4])
+    return body
+
+
 class AccountCalls:
     """The account, position and TP/SL calls of the REST client."""
 
@@ -121,6 +130,13 @@ class AccountCalls:
         return await self._session.call(
             "POST", path, body=body, signed=True, idempotent=idempotent, cancel=cancel
         )
+
+    async def _post_for_id(
+        self, path: str, body: Mapping[str, object], *, idempotent: bool, cancel: bool = False
+    ) -> str:
+        """POST ``body``; the one order id of the reply."""
+        data = await self._post(path, body, idempotent=idempotent, cancel=cancel)
+        return self._session.parse(path, parse_order_ids, data)[0]
 
     async def _paged(
         self, path: str, params: dict[str, object], key: str, max_rows: int
@@ -229,10 +245,7 @@ class AccountCalls:
         body.update(_tpsl_fields("sl", (sl_price, sl_stop_type, sl_order_type, sl_order_price)))
         if len(body) == 1:
             raise ConfigurationError("modify_order needs something to change")
-        path = f"{_TRADE}/modify_order"
-        data = await self._post(path, body, idempotent=False)
-        ids = self._session.parse(path, parse_order_ids, data)
-        return ids[0]
+        return await self._post_for_id(f"{_TRADE}/modify_order", body, idempotent=False)
 
     async def place_batch_orders(
         self, symbol: str, orders: Iterable[Mapping[str, object]]
@@ -375,14 +388,11 @@ class AccountCalls:
         body: dict[str, object] = {
             "symbol": check_symbol(symbol),
             "positionId": check_order_id(position_id, "position_id"),
-            **_tpsl_fields("tp", (tp_price, tp_stop_type, tp_order_type, tp_order_price)),
-            **_tpsl_fields("sl", (sl_price, sl_stop_type, sl_order_type, sl_order_price)),
+            **_tpsl_legs(
+                (tp_price, tp_stop_type, tp_order_type, tp_order_price, tp_qty),
+                (sl_price, sl_stop_type, sl_order_type, sl_order_price, sl_qty),
+            ),
         }
-        if "tpPrice" not in body and "slPrice" not in body:
-            raise ConfigurationError("give tp_price and/or sl_price")
-        for name, value in (("tpQty", _qty("tp_qty", tp_qty)), ("slQty", _qty("sl_qty", sl_qty))):
-            if value is not None:
-                body[name] = value
         path = f"{_TPSL}/place_order"
         data = await self._post(path, body, idempotent=False)
         return self._session.parse(path, parse_order_ids, data)
@@ -406,24 +416,17 @@ class AccountCalls:
         Returns its id. Sent once (not retried)."""
         body: dict[str, object] = {
             "orderId": check_order_id(order_id),
-            **_tpsl_fields("tp", (tp_price, tp_stop_type, tp_order_type, tp_order_price)),
-            **_tpsl_fields("sl", (sl_price, sl_stop_type, sl_order_type, sl_order_price)),
+            **_tpsl_legs(
+                (tp_price, tp_stop_type, tp_order_type, tp_order_price, tp_qty),
+                (sl_price, sl_stop_type, sl_order_type, sl_order_price, sl_qty),
+            ),
         }
-        if "tpPrice" not in body and "slPrice" not in body:
-            raise ConfigurationError("give tp_price and/or sl_price")
-        for name, value in (("tpQty", _qty("tp_qty", tp_qty)), ("slQty", _qty("sl_qty", sl_qty))):
-            if value is not None:
-                body[name] = value
-        path = f"{_TPSL}/modify_order"
-        data = await self._post(path, body, idempotent=False)
-        return self._session.parse(path, parse_order_ids, data)[0]
+        return await self._post_for_id(f"{_TPSL}/modify_order", body, idempotent=False)
 
     async def cancel_tpsl_order(self, symbol: str, order_id: str) -> str:
         """Cancel a tpsl order; returns its id. Retried like a GET."""
         body = {"symbol": check_symbol(symbol), "orderId": check_order_id(order_id)}
-        path = f"{_TPSL}/cancel_order"
-        data = await self._post(path, body, idempotent=True, cancel=True)
-        return self._session.parse(path, parse_order_ids, data)[0]
+        return await self._post_for_id(f"{_TPSL}/cancel_order", body, idempotent=True, cancel=True)
 
     async def get_pending_tpsl_orders(
         self, symbol: str | None = None, *, position_id: str | None = None
@@ -480,9 +483,7 @@ class AccountCalls:
             "positionId": check_order_id(position_id, "position_id"),
             **_position_legs(tp_price, tp_stop_type, sl_price, sl_stop_type),
         }
-        path = f"{_TPSL}/position/place_order"
-        data = await self._post(path, body, idempotent=False)
-        return self._session.parse(path, parse_order_ids, data)[0]
+        return await self._post_for_id(f"{_TPSL}/position/place_order", body, idempotent=False)
 
     async def modify_position_tpsl(
         self,
@@ -501,9 +502,7 @@ class AccountCalls:
             "positionId": check_order_id(position_id, "position_id"),
             **_position_legs(tp_price, tp_stop_type, sl_price, sl_stop_type),
         }
-        path = f"{_TPSL}/position/modify_order"
-        data = await self._post(path, body, idempotent=False)
-        return self._session.parse(path, parse_order_ids, data)[0]
+        return await self._post_for_id(f"{_TPSL}/position/modify_order", body, idempotent=False)
 
 
 _LEG_KEYS = ("price", "stop_type", "order_type", "order_price")
