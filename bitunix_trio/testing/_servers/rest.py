@@ -37,7 +37,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import parse_qsl
 from wsgiref.handlers import format_date_time
 
@@ -110,6 +110,10 @@ def _bad(message: str) -> SimulatedError:
     return SimulatedError(10002, message)
 
 
+@overload
+def _int_param(params: Mapping[str, str], name: str, default: int) -> int: ...
+@overload
+def _int_param(params: Mapping[str, str], name: str, default: None) -> int | None: ...
 def _int_param(params: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -120,6 +124,10 @@ def _int_param(params: Mapping[str, str], name: str, default: int | None) -> int
         raise _bad(f"Parameter {name} is invalid") from None
 
 
+@overload
+def _decimal(value: object, name: str, *, required: Literal[True]) -> Decimal: ...
+@overload
+def _decimal(value: object, name: str, *, required: bool = False) -> Decimal | None: ...
 def _decimal(value: object, name: str, *, required: bool = False) -> Decimal | None:
     if value is None or value == "":
         if required:
@@ -136,6 +144,10 @@ def _decimal(value: object, name: str, *, required: bool = False) -> Decimal | N
     return number
 
 
+@overload
+def _text(value: object, name: str, *, required: Literal[True]) -> str: ...
+@overload
+def _text(value: object, name: str, *, required: bool = False) -> str | None: ...
 def _text(value: object, name: str, *, required: bool = False) -> str | None:
     if value is None or value == "":
         if required:
@@ -346,6 +358,10 @@ class RestApp:
             )
         return self._limiter.allow(key, limit, now)
 
+    @overload
+    def _symbol(self, value: object, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def _symbol(self, value: object, *, required: bool) -> str | None: ...
     def _symbol(self, value: object, *, required: bool = True) -> str | None:
         text = _text(value, "symbol", required=required)
         if text is None:
@@ -385,23 +401,19 @@ class RestApp:
         if limit is not None and limit not in DEPTH_LIMITS:
             raise SimulatedError(10008, _alternatives(limit, DEPTH_LIMITS))
         symbol = self._symbol(request.params.get("symbol"))
-        assert symbol is not None
         depth: int | str = "max" if limit is None or limit == "max" else int(limit)
         return _row(self.engine.order_book(symbol, depth), rest_wire.order_book_to_rest_wire)
 
     def _kline(self, request: _Request, _key: str | None) -> Any:
         params = request.params
         symbol = self._symbol(params.get("symbol"))
-        assert symbol is not None
         interval = _text(params.get("interval"), "interval", required=True)
-        assert interval is not None
         if interval not in REST_KLINE_INTERVALS:
             raise SimulatedError(10008, _alternatives(interval, REST_KLINE_INTERVALS))
         kind = params.get("type") or "LAST_PRICE"
         if kind not in KLINE_TYPES:
             raise SimulatedError(10008, _alternatives(kind, tuple(KLINE_TYPES)))
         limit = _int_param(params, "limit", 100)
-        assert limit is not None
         if limit < 1:
             raise _bad("Parameter limit is invalid")
         candles = self.engine.kline_history(
@@ -416,7 +428,6 @@ class RestApp:
 
     def _funding_rate(self, request: _Request, _key: str | None) -> Any:
         symbol = self._symbol(request.params.get("symbol"))
-        assert symbol is not None
         return self.engine.funding_rate(symbol)
 
     def _trading_pairs(self, request: _Request, _key: str | None) -> Any:
@@ -429,7 +440,6 @@ class RestApp:
     def _account(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         coin = _text(request.params.get("marginCoin"), "marginCoin", required=True)
-        assert coin is not None
         return _row(self.engine.balance(key, coin.upper()), rest_wire.account_to_rest_wire)
 
     def _pending_positions(self, request: _Request, key: str | None) -> Any:
@@ -456,17 +466,7 @@ class RestApp:
             rows = [r for r in rows if int(r.get("ctime") or 0) >= start]
         if end is not None:
             rows = [r for r in rows if int(r.get("ctime") or 0) <= end]
-        skip = _int_param(params, "skip", 0)
-        limit = _int_param(params, "limit", 10)
-        assert skip is not None
-        assert limit is not None
-        if skip < 0 or limit < 1:
-            raise _bad("Parameter skip/limit is invalid")
-        limit = min(limit, 100)
-        total: int | str = len(rows)
-        if self.engine.quirks:
-            total = str(total)
-        return {"orderList": rows[skip : skip + limit], "total": total}
+        return self._paged(request, rows, "orderList")
 
     def _pending_orders(self, request: _Request, key: str | None) -> Any:
         assert key is not None
@@ -508,11 +508,9 @@ class RestApp:
 
     def _place(self, key: str, body: Mapping[str, Any]) -> dict[str, Any]:
         symbol = self._symbol(body.get("symbol"))
-        assert symbol is not None
         qty = _decimal(body.get("qty"), "qty", required=True)
-        assert qty is not None
-        side = (_text(body.get("side"), "side", required=True) or "").upper()
-        order_type = (_text(body.get("orderType"), "orderType", required=True) or "").upper()
+        side = _text(body.get("side"), "side", required=True).upper()
+        order_type = _text(body.get("orderType"), "orderType", required=True).upper()
         if side not in ("BUY", "SELL"):
             raise SimulatedError(10008, _alternatives(side, ("BUY", "SELL")))
         if order_type not in ("LIMIT", "MARKET"):
@@ -541,7 +539,6 @@ class RestApp:
         assert key is not None
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
-        assert symbol is not None
         entries = body.get("orderList")
         if not isinstance(entries, list) or not entries:
             raise _bad("Parameter orderList is required")
@@ -587,8 +584,6 @@ class RestApp:
     def _paged(self, request: _Request, rows: list[Any], key: str) -> Any:
         skip = _int_param(request.params, "skip", 0)
         limit = _int_param(request.params, "limit", 10)
-        assert skip is not None
-        assert limit is not None
         if skip < 0 or limit < 1:
             raise _bad("Parameter skip/limit is invalid")
         total: int | str = len(rows)
@@ -623,7 +618,6 @@ class RestApp:
 
     def _position_tiers(self, request: _Request, _key: str | None) -> Any:
         symbol = self._symbol(request.params.get("symbol"))
-        assert symbol is not None
         return self.engine.position_tiers(symbol)
 
     def _modify_order(self, request: _Request, key: str | None) -> Any:
@@ -693,27 +687,21 @@ class RestApp:
         assert key is not None
         body = self._json_body(request)
         position_id = _text(body.get("positionId"), "positionId", required=True)
-        assert position_id is not None
         self.engine.flash_close_position(key, position_id)
         return None
 
     def _leverage_margin_mode(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         symbol = self._symbol(request.params.get("symbol"))
-        assert symbol is not None
         coin = _text(request.params.get("marginCoin"), "marginCoin", required=True)
-        assert coin is not None
         return self.engine.leverage_margin_mode(key, symbol, coin)
 
     def _change_leverage(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
-        assert symbol is not None
         coin = _text(body.get("marginCoin"), "marginCoin", required=True)
         leverage = _decimal(body.get("leverage"), "leverage", required=True)
-        assert coin is not None
-        assert leverage is not None
         if leverage != leverage.to_integral_value():
             raise SimulatedError(20005, "Invalid leverage")
         return self.engine.change_leverage(key, symbol, int(leverage), coin)
@@ -722,28 +710,22 @@ class RestApp:
         assert key is not None
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
-        assert symbol is not None
         coin = _text(body.get("marginCoin"), "marginCoin", required=True)
         mode = _text(body.get("marginMode"), "marginMode", required=True)
-        assert coin is not None
-        assert mode is not None
         return self.engine.change_margin_mode(key, symbol, mode, coin)
 
     def _change_position_mode(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         body = self._json_body(request)
         mode = _text(body.get("positionMode"), "positionMode", required=True)
-        assert mode is not None
         return self.engine.change_position_mode(key, mode)
 
     def _adjust_position_margin(self, request: _Request, key: str | None) -> Any:
         assert key is not None
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
-        assert symbol is not None
         _text(body.get("marginCoin"), "marginCoin", required=True)
         amount = _decimal(body.get("amount"), "amount", required=True)
-        assert amount is not None
         self.engine.adjust_position_margin(
             key, symbol, amount, _text(body.get("positionId"), "positionId")
         )
@@ -754,8 +736,6 @@ class RestApp:
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
         position_id = _text(body.get("positionId"), "positionId", required=True)
-        assert symbol is not None
-        assert position_id is not None
         t = self.engine.place_tpsl(
             key,
             symbol,
@@ -771,8 +751,6 @@ class RestApp:
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
         position_id = _text(body.get("positionId"), "positionId", required=True)
-        assert symbol is not None
-        assert position_id is not None
         t = self.engine.place_position_tpsl(
             key, symbol, position_id, **self._tpsl_args(body, legs=False)
         )
@@ -783,8 +761,6 @@ class RestApp:
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"))
         position_id = _text(body.get("positionId"), "positionId", required=True)
-        assert symbol is not None
-        assert position_id is not None
         t = self.engine.modify_position_tpsl(
             key, symbol, position_id, **self._tpsl_args(body, legs=False)
         )
@@ -794,7 +770,6 @@ class RestApp:
         assert key is not None
         body = self._json_body(request)
         order_id = _text(body.get("orderId"), "orderId", required=True)
-        assert order_id is not None
         t = self.engine.modify_tpsl(
             key,
             order_id,
@@ -809,7 +784,6 @@ class RestApp:
         body = self._json_body(request)
         symbol = self._symbol(body.get("symbol"), required=False)
         order_id = _text(body.get("orderId"), "orderId", required=True)
-        assert order_id is not None
         t = self.engine.cancel_tpsl(key, symbol, order_id)
         return {"orderId": t.order_id}
 
@@ -821,7 +795,7 @@ class RestApp:
             self._symbol(params.get("symbol"), required=False),
             params.get("positionId") or None,
         )
-        skip = _int_param(params, "skip", 0) or 0
+        skip = _int_param(params, "skip", 0)
         limit = _int_param(params, "limit", 100) or 100
         return rows[skip : skip + limit]
 
