@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from bitunix_trio._core import frames as _frames
 from bitunix_trio._core.errors import RemoteProtocolError
 from bitunix_trio._core.frames import (
+    ENVELOPE,
+    FAST_PARSERS,
     ClientFrame,
     Malformed,
     Push,
@@ -28,7 +30,6 @@ from bitunix_trio._core.frames import (
     push_key,
 )
 from bitunix_trio._core.models import OrderBookUpdate
-from bitunix_trio._core.wire_fast import ENVELOPE, FAST_PARSERS
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
