@@ -7,9 +7,10 @@ exceptions). Market pushes in the shapes the exchange sends are decoded here by 
 decoders (:data:`ENVELOPE`, then :data:`FAST_PARSERS`: msgspec checks the JSON while it
 parses it); any other frame, and any push those refuse, takes the general path (JSON
 objects, then the parsers of :mod:`bitunix_trio._core.wire`), which gives the same values
-and says why a frame is malformed. The ``encode_*`` functions produce compact JSON in the exact shapes of the
-protocol. The server side (:func:`decode_client` and the server encoders) is here too, so that
-the simulated exchange speaks the same protocol from the same code.
+and says why a frame is malformed. The ``encode_*`` functions produce compact JSON in the
+exact shapes of the protocol. The server side (:func:`decode_client` and the server
+encoders) is here too, so that the simulated exchange speaks the same protocol from the
+same code.
 
 Routing: a :class:`Push` carries one value per item (a trade push several). Its routing
 key (:data:`Key`) is derived here and nowhere else: :func:`push_key` gives the key of every
