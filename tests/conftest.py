@@ -29,6 +29,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -264,6 +265,28 @@ def open_sim_stream(
     options = {**exchange.stream_options(), "credentials": None, "rng": random.Random(seed)}
     options.update(kwargs)
     return open_bitunix_stream(**options)
+
+
+#: Stream options under which only a (re)login reconciles the account (no periodic or quiet
+#: reconciliation).
+QUIET = {"reconcile_interval": None, "reconcile_quiet_after": None}
+
+
+def resting_order(
+    exchange: SimulatedExchange, symbol: str, side: str, price: object, qty: str = "0.01"
+) -> str:
+    """The id of a limit order placed on ``exchange`` directly (not through a client), its
+    pushes sent."""
+    order = exchange.engine.place_order(
+        exchange.credentials.api_key,
+        symbol=symbol,
+        side=side,
+        order_type="LIMIT",
+        qty=Decimal(qty),
+        price=Decimal(str(price)),
+    )
+    exchange.flush()
+    return order.order_id
 
 
 def request_times(exchange: SimulatedExchange, prefix: str = "") -> list[float]:

@@ -12,30 +12,13 @@ from typing import Any, assert_type
 import pytest
 import trio
 import trio.testing
-from conftest import open_sim_stream
+from conftest import QUIET, open_sim_stream, resting_order
 
 import bitunix_trio as bt
 from bitunix_trio.testing import SimulatedExchange
 
 SNAPSHOT = bt.DataSource.SNAPSHOT
 WS = bt.DataSource.WEBSOCKET
-QUIET = {"reconcile_interval": None, "reconcile_quiet_after": None}
-
-
-def rest_order(
-    sim: SimulatedExchange, symbol: str, side: str, price: int, qty: str = "0.01"
-) -> str:
-    """A resting limit order placed on the exchange directly (not through this client)."""
-    order = sim.engine.place_order(
-        sim.credentials.api_key,
-        symbol=symbol,
-        side=side,
-        order_type="LIMIT",
-        qty=Decimal(qty),
-        price=Decimal(price),
-    )
-    sim.flush()
-    return order.order_id
 
 
 def open_stream(
@@ -69,9 +52,9 @@ async def test_an_empty_account_has_an_empty_snapshot(
 async def test_open_orders_and_positions_come_first_then_changes_once(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    first = rest_order(memory_sim, "BTCUSDT", "BUY", 1000)
+    first = resting_order(memory_sim, "BTCUSDT", "BUY", 1000)
     await trio.sleep(1.0)
-    second = rest_order(memory_sim, "ETHUSDT", "SELL", 9000)
+    second = resting_order(memory_sim, "ETHUSDT", "SELL", 9000)
     memory_sim.set_position("ETHUSDT", "SHORT", "0.5", "3000")
     async with open_stream(memory_sim) as stream, stream.subscribe(bt.Orders()) as orders:
         async with stream.subscribe(bt.Positions()) as positions:
@@ -105,7 +88,7 @@ async def test_open_orders_and_positions_come_first_then_changes_once(
 async def test_changes_while_the_snapshot_is_fetched_are_neither_doubled_nor_lost(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    resting = rest_order(memory_sim, "BTCUSDT", "BUY", 1000, qty="0.02")
+    resting = resting_order(memory_sim, "BTCUSDT", "BUY", 1000, qty="0.02")
     async with open_stream(memory_sim) as stream:
         await trio.sleep(5.0)
         async with stream.subscribe(bt.Orders()) as orders:
@@ -113,7 +96,7 @@ async def test_changes_while_the_snapshot_is_fetched_are_neither_doubled_nor_los
             # fills partly, and another one is placed and filled.
             await trio.sleep(0.15)
             memory_sim.fill_order(resting, Decimal("0.01"))
-            quick = rest_order(memory_sim, "SOLUSDT", "BUY", 10)
+            quick = resting_order(memory_sim, "SOLUSDT", "BUY", 10)
             memory_sim.fill_order(quick)
             snapshot = await orders.snapshot()
             after: list[bt.Order] = []
@@ -135,7 +118,7 @@ async def test_changes_while_the_snapshot_is_fetched_are_neither_doubled_nor_los
 async def test_receiving_without_asking_yields_the_snapshot_first(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    rest_order(memory_sim, "BTCUSDT", "BUY", 1000)
+    resting_order(memory_sim, "BTCUSDT", "BUY", 1000)
     async with (
         open_stream(memory_sim) as stream,
         stream.subscribe(bt.Subscription("orders")) as orders,

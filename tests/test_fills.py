@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from conftest import open_sim_stream
+from conftest import QUIET, open_sim_stream, resting_order
 
 import bitunix_trio as bt
 from bitunix_trio._core.fills import FillCoverage, fill_id, fills_from_trades
@@ -25,27 +25,12 @@ from bitunix_trio.testing import SimulatedExchange
 D = Decimal
 WS = bt.DataSource.WEBSOCKET
 RECOVERED = bt.DataSource.RECOVERED
-QUIET = {"reconcile_interval": None, "reconcile_quiet_after": None}
 
 
 def open_stream(
     sim: SimulatedExchange, **kwargs: Any
 ) -> AbstractAsyncContextManager[bt.BitunixStream]:
     return open_sim_stream(sim, seed=7, credentials=sim.credentials, **{**QUIET, **kwargs})
-
-
-def place(sim: SimulatedExchange, symbol: str, side: str, price: str, qty: str) -> str:
-    """A resting limit order placed on the exchange directly."""
-    order = sim.engine.place_order(
-        sim.credentials.api_key,
-        symbol=symbol,
-        side=side,
-        order_type="LIMIT",
-        qty=D(qty),
-        price=D(price),
-    )
-    sim.flush()
-    return order.order_id
 
 
 class Fills:
@@ -201,7 +186,8 @@ async def test_more_than_a_page_of_orders_filled_while_away(
         await trio.sleep(1.0)
         with memory_sim.offline():
             ids = [
-                place(memory_sim, "SOLUSDT", "BUY", f"{50 + i / 10:.1f}", "1") for i in range(count)
+                resting_order(memory_sim, "SOLUSDT", "BUY", f"{50 + i / 10:.1f}", "1")
+                for i in range(count)
             ]
             for i, order_id in enumerate(ids):
                 if i % 3:
@@ -287,7 +273,7 @@ async def test_trades_unavailable_after_the_reconciliation_come_when_rest_is_bac
 async def test_an_order_that_filled_before_the_stream_started_counts_only_later_fills(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
-    order_id = place(memory_sim, "BTCUSDT", "BUY", "900", "0.05")
+    order_id = resting_order(memory_sim, "BTCUSDT", "BUY", "900", "0.05")
     memory_sim.fill_order(order_id, D("0.01"), D("900"))
     await trio.sleep(120.0)  # (more than the minute of clock skew allowed)
     memory_sim.rest_down()  # the ledger learns of the order from its next push
@@ -327,7 +313,7 @@ async def test_a_restart_resumes_from_the_cursor(
     # While no process runs: more fills of that order, and of a new one.
     await trio.sleep(300.0)
     memory_sim.fill_order(a, D("0.01"), D("949"))
-    b = place(memory_sim, "ETHUSDT", "SELL", "4100", "2")
+    b = resting_order(memory_sim, "ETHUSDT", "SELL", "4100", "2")
     memory_sim.fill_order(b, D("1.5"), D("3100"))
     await trio.sleep(300.0)
     for got in (second, third):  # twice from the same cursor: the same fills

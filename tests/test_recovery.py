@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from conftest import open_sim_stream
+from conftest import QUIET, open_sim_stream, resting_order
 
 from bitunix_trio._core.channels import Balance, OrderBook, Orders, Positions
 from bitunix_trio._core.config import ReconnectPolicy
@@ -114,9 +114,8 @@ async def test_fill_and_position_change_while_disconnected(
 ) -> None:
     key = memory_sim.credentials.api_key
     # Only the reconnect reconciles here (periodic and quiet runs are tested below).
-    quiet = {"reconcile_interval": None, "reconcile_quiet_after": None}
     async with (
-        open_stream(memory_sim, **quiet) as stream,
+        open_stream(memory_sim, **QUIET) as stream,
         stream.state_events() as changes,
         account_logs(stream) as (orders, positions, balances),
     ):
@@ -247,9 +246,7 @@ async def test_reconcile_on_demand(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     key = memory_sim.credentials.api_key
-    async with open_stream(
-        memory_sim, reconcile_interval=None, reconcile_quiet_after=None
-    ) as stream:
+    async with open_stream(memory_sim, **QUIET) as stream:
         price = await resting_price(stream, "XRPUSDT", "0.5")
         placed = await stream.rest.place_order("XRPUSDT", "BUY", "LIMIT", "10", price)
         await trio.sleep(1.0)
@@ -282,37 +279,22 @@ async def test_fill_while_offline_over_loopback(sim: SimulatedExchange) -> None:
     assert [(p.symbol, p.source) for p in positions.values()] == [("BTCUSDT", RECOVERED)]
 
 
-def engine_order(sim: SimulatedExchange, symbol: str, side: str, price: int) -> str:
-    """A resting limit order placed on the exchange directly (not through this client)."""
-    order = sim.engine.place_order(
-        sim.credentials.api_key,
-        symbol=symbol,
-        side=side,
-        order_type="LIMIT",
-        qty=Decimal("0.01"),
-        price=Decimal(price),
-    )
-    sim.flush()
-    return order.order_id
-
-
 @pytest.mark.parametrize("fault", ["rest_down", "throttle_rest"])
 async def test_fill_while_away_before_the_first_reconciliation(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock, fault: str
 ) -> None:
     # Before the stream starts: one order rests (the baseline), one will fill unseen.
-    resting = engine_order(memory_sim, "ETHUSDT", "BUY", 1000)
-    older = engine_order(memory_sim, "ETHUSDT", "SELL", 9000)
+    resting = resting_order(memory_sim, "ETHUSDT", "BUY", 1000)
+    older = resting_order(memory_sim, "ETHUSDT", "SELL", 9000)
     await trio.sleep(1.0)
     getattr(memory_sim, fault)()  # the first reconciliations fail
-    quiet = {"reconcile_interval": None, "reconcile_quiet_after": None}
     async with (
-        open_stream(memory_sim, **quiet) as stream,
+        open_stream(memory_sim, **QUIET) as stream,
         account_logs(stream) as (orders, _positions, _balances),
     ):
         await trio.sleep(5.0)
         with memory_sim.offline():
-            newer = engine_order(memory_sim, "ETHUSDT", "BUY", 1000)
+            newer = resting_order(memory_sim, "ETHUSDT", "BUY", 1000)
             memory_sim.fill_order(newer)
             memory_sim.fill_order(older)
             await trio.sleep(10.0)
@@ -333,16 +315,15 @@ async def test_fill_while_away_before_the_first_reconciliation(
 async def test_more_than_a_page_of_orders_finished_while_away(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock, count: int
 ) -> None:
-    quiet = {"reconcile_interval": None, "reconcile_quiet_after": None}
     async with (
-        open_stream(memory_sim, **quiet) as stream,
+        open_stream(memory_sim, **QUIET) as stream,
         account_logs(stream) as (orders, _positions, _balances),
     ):
         await trio.sleep(5.0)  # logged in, the baseline reconciled
         with memory_sim.offline():
             placed = []
             for n in range(count):
-                order_id = engine_order(memory_sim, "ETHUSDT", "BUY", 1000 + n)
+                order_id = resting_order(memory_sim, "ETHUSDT", "BUY", 1000 + n)
                 memory_sim.fill_order(order_id)
                 placed.append(order_id)
                 await trio.sleep(0.5)

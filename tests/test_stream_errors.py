@@ -10,14 +10,13 @@ from __future__ import annotations
 import itertools
 import logging
 from contextlib import AbstractAsyncContextManager
-from decimal import Decimal
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
 import trio_websocket
-from conftest import library_tasks, open_sim_stream
+from conftest import library_tasks, open_sim_stream, resting_order
 
 from bitunix_trio._core.channels import Balance, OrderBook, Orders, Subscription, Ticker
 from bitunix_trio._core.config import ReconnectPolicy
@@ -160,16 +159,8 @@ async def test_relogin_refused_after_reconnect_is_retried_and_recovers(
         assert len(times) == 5
         gaps = [b - a for a, b in itertools.pairwise(times[1:])]
         assert all(gap > 0 for gap in gaps)  # each retry after a backoff delay
-        order = memory_sim.engine.place_order(
-            memory_sim.credentials.api_key,
-            symbol="BTCUSDT",
-            side="BUY",
-            order_type="LIMIT",
-            qty=Decimal("0.01"),
-            price=Decimal(1000),
-        )
-        memory_sim.flush()
-        assert (await orders.receive()).order_id == order.order_id  # the subscription lives
+        order_id = resting_order(memory_sim, "BTCUSDT", "BUY", 1000)
+        assert (await orders.receive()).order_id == order_id  # the subscription lives
     await settle(memory_sim)
 
 
