@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -117,8 +118,20 @@ def fee(*prices: int) -> Decimal:
 
 
 @asynccontextmanager
+async def exchange_and_stream(
+    **options: Any,
+) -> AsyncIterator[tuple[SimulatedExchange, bt.BitunixStream]]:
+    """The in-memory simulated exchange and a stream on its account."""
+    async with (
+        open_simulated_exchange(seed=0, memory=True) as sim,
+        open_sim_stream(sim, seed=3, credentials=sim.credentials, **options) as stream,
+    ):
+        yield sim, stream
+
+
+@asynccontextmanager
 async def running(
-    sim: SimulatedExchange, stream: bt.BitunixStream, *, use_websocket: bool = True
+    stream: bt.BitunixStream, *, use_websocket: bool = True
 ) -> AsyncIterator[tuple[gridbot.GridBot, Out]]:
     out = Out()
     bot = gridbot.GridBot(stream, CONFIG, use_websocket=use_websocket, out=out)
@@ -139,15 +152,8 @@ def settled(sim: SimulatedExchange, bot: gridbot.GridBot, expected_open: set[str
 async def test_a_price_path_across_many_lines_with_drops_silences_and_a_restart(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(
-            sim,
-            seed=3,
-            credentials=sim.credentials,
-            reconnect=bt.ReconnectPolicy(initial_delay=1.0, max_delay=4.0),
-        ) as stream,
-    ):
+    reconnect = bt.ReconnectPolicy(initial_delay=1.0, max_delay=4.0)
+    async with exchange_and_stream(reconnect=reconnect) as (sim, stream):
         # The orders each step should place (in any order within a step).
         expected: list[set[tuple[str, bt.Side, Decimal]]] = []
         live = {c for c, _, _ in INITIAL}
@@ -161,7 +167,7 @@ async def test_a_price_path_across_many_lines_with_drops_silences_and_a_restart(
             for edge, gen, side in then:
                 live.add(cid(edge, gen, side))
 
-        async with running(sim, stream) as (bot, out):
+        async with running(stream) as (bot, out):
             assert exchange_orders(sim) == INITIAL  # edge by edge
             assert settled(sim, bot, live)
             assert bot.board().splitlines()[5] == "       3100.00  ----"
@@ -232,7 +238,7 @@ async def test_a_price_path_across_many_lines_with_drops_silences_and_a_restart(
         #    and 3500 (edge 6, gen 0) open round trips and a short of 0.2 at 3400.
         sim.set_mid_price(SYMBOL, "3600")
         await trio.sleep(5)
-        async with running(sim, stream) as (bot, out):
+        async with running(stream) as (bot, out):
             # Rebuilt from the open orders and the history: both edges get their buys.
             step([(5, 2, S), (6, 0, S)], [(5, 3, B), (6, 1, B)])
             assert settled(sim, bot, live)
@@ -293,12 +299,9 @@ async def test_a_price_path_across_many_lines_with_drops_silences_and_a_restart(
 async def test_rest_polling_mode_trades_the_same_grid_through_rest_outages(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
+    async with exchange_and_stream() as (sim, stream):
         live = {c for c, _, _ in INITIAL}
-        async with running(sim, stream, use_websocket=False) as (bot, out):
+        async with running(stream, use_websocket=False) as (bot, out):
             assert bot.connection == "REST polling"
             assert settled(sim, bot, live)
             # Down through two buys while REST is down: nothing is seen until it is back.
@@ -338,11 +341,8 @@ async def test_rest_polling_mode_trades_the_same_grid_through_rest_outages(
 async def test_an_order_whose_placement_landed_unseen_is_adopted_not_doubled(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
-        async with running(sim, stream) as (bot, out):
+    async with exchange_and_stream() as (sim, stream):
+        async with running(stream) as (bot, out):
             # The buy on 2900 fills while REST is down: its sell cannot be placed yet.
             sim.rest_down()
             sim.set_mid_price(SYMBOL, "2800")
@@ -370,7 +370,7 @@ async def test_an_order_whose_placement_landed_unseen_is_adopted_not_doubled(
         place_calls = [r for r in sim.recorder.requests if r.path.endswith("/place_order")]
         assert len(place_calls) == 10  # the grid; the sell was looked up, not sent again
         # A second run finds the grid open and places nothing.
-        async with running(sim, stream) as (bot, out):
+        async with running(stream) as (bot, out):
             assert "10 orders found open, 0 to place" in out.lines[0]
             assert bot_open(bot) == exchange_open(sim)
         assert [c for c, _, _ in exchange_orders(sim)] == placed_ids
@@ -379,11 +379,8 @@ async def test_an_order_whose_placement_landed_unseen_is_adopted_not_doubled(
 async def test_partial_fills_count_and_the_next_order_waits_for_the_whole(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
-        async with running(sim, stream) as (bot, _out):
+    async with exchange_and_stream() as (sim, stream):
+        async with running(stream) as (bot, _out):
             buy = bot.orders[4]
             assert buy.order_id is not None
             sim.fill_order(buy.order_id, Decimal("0.04"))
@@ -415,7 +412,7 @@ async def test_a_restart_from_the_stored_cursor_counts_partial_fills_made_while_
     async with open_simulated_exchange(seed=0, memory=True) as sim:
         async with (
             open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-            running(sim, stream) as (bot, _out),
+            running(stream) as (bot, _out),
         ):
             sim.set_mid_price(SYMBOL, "2800")
             await until(lambda: cid(4, 1, S) in bot_open(bot))
@@ -457,17 +454,14 @@ async def test_a_restart_from_the_stored_cursor_counts_partial_fills_made_while_
 async def test_orders_of_another_grid_are_left_alone(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
+    async with exchange_and_stream() as (sim, stream):
         other = gridbot.GridBotConfig(SYMBOL, "2000", "4000", 4, "0.1")
         async with trio.open_nursery() as nursery:
             await nursery.start(gridbot.GridBot(stream, other, out=Out()).run)
             nursery.cancel_scope.cancel()
         theirs = exchange_open(sim)
         assert len(theirs) == 4
-        async with running(sim, stream) as (bot, out):
+        async with running(stream) as (bot, out):
             assert out.lines[0] == "4 open orders of another grid config are left alone"
             assert exchange_open(sim) == theirs | bot_open(bot)
             assert len(bot_open(bot)) == 10
@@ -475,10 +469,7 @@ async def test_orders_of_another_grid_are_left_alone(
 
 async def test_cancel_on_exit_and_venue_cancels(autojump_clock: trio.testing.MockClock) -> None:
     config = gridbot.GridBotConfig(SYMBOL, "2100", "4100", 10, "0.1", cancel_on_exit=True)
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
+    async with exchange_and_stream() as (sim, stream):
         out = Out()
         bot = gridbot.GridBot(stream, config, out=out)
         async with trio.open_nursery() as nursery:
@@ -504,7 +495,7 @@ async def test_over_loopback_a_fill_made_while_offline_is_recovered(
         reconnect=bt.ReconnectPolicy(initial_delay=0.1, max_delay=0.5),
     ) as stream:
         live = {c for c, _, _ in INITIAL} - {cid(4, 0, B)} | {cid(4, 1, S)}
-        async with running(sim, stream) as (bot, _out):
+        async with running(stream) as (bot, _out):
             with sim.offline():
                 sim.set_mid_price(SYMBOL, "2800")
                 await trio.sleep(0.2)
@@ -629,10 +620,7 @@ def test_plan_errors_name_the_rule(
 
 
 async def test_unknown_symbol_is_one_clear_error(autojump_clock: trio.testing.MockClock) -> None:
-    async with (
-        open_simulated_exchange(seed=0, memory=True) as sim,
-        open_sim_stream(sim, seed=3, credentials=sim.credentials) as stream,
-    ):
+    async with exchange_and_stream() as (_sim, stream):
         bot = gridbot.GridBot(stream, gridbot.GridBotConfig("NOPEUSDT", 1, 2, 2, 1))
         with pytest.raises(bt.BitunixError, match="NOPEUSDT"):
             await bot.run()
