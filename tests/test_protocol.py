@@ -496,8 +496,7 @@ def test_never_answered_subscription_is_stale() -> None:
     assert [(t, e.key) for t, e in events if isinstance(e, SubscriptionStale)] == [(11.0, key)]
 
 
-@pytest.mark.parametrize("private_push", [True, False])
-def test_private_pushes_route_by_channel(private_push: bool) -> None:
+def test_private_pushes_route_by_channel() -> None:
     p = started(private())
     p.receive(_frames.encode_greeting(), 0.0)
     p.pop_frames(0.0)

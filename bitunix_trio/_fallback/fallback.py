@@ -153,7 +153,6 @@ class StreamFallback:
         self._errors: dict[str, str] = {}
         self._changed = trio.Event()
         self._poll_scope: trio.CancelScope | None = None
-        self._rest_failing = False
         stream.add_hooks(
             on_ready=self._on_ready, on_down=self._on_down, on_retired=self._on_retired
         )
@@ -233,7 +232,6 @@ class StreamFallback:
         every public connection is back (then ``_on_ready`` cancels this)."""
         with trio.CancelScope() as scope:
             self._poll_scope = scope
-            self._rest_failing = False
             self._set_degraded(True)
             try:
                 await poll_market(
@@ -266,10 +264,8 @@ class StreamFallback:
 
     def _rest_status(self, error: BitunixError | None) -> None:
         if error is None:
-            self._rest_failing = False
             self._set_degraded(True)
         else:
-            self._rest_failing = True
             self._set_degraded(
                 False, f"WebSocket and REST both unavailable ({type(error).__name__}: {error})"
             )
