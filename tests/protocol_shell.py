@@ -2,9 +2,10 @@
 
 :class:`Shell` holds a :class:`ConnectionProtocol` and the subscription table it works on:
 ``subscribe``/``unsubscribe`` go through the table (the protocol hears of a key's first and
-last reference), ``receive`` decodes a frame, routes a push with the table and tells the
-protocol (``push_received``), or hands it any other frame (``receive_frame``), as the
-slot's reader does; ``next_deadline`` is when the slot's timer or writer wakes next.
+last reference), ``receive`` decodes a frame and hands a push to the protocol
+(``receive_push``, which says who receives it) and delivers it, or hands it any other frame
+(``receive_frame``), as the slot's reader does; ``next_deadline`` is when the slot's timer
+or writer wakes next.
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ class Shell:
         protocol's events."""
         frame = decode(text)
         if type(frame) is Push:
-            routed = self.table.route(frame)
-            events = self.proto.push_received(routed, now)
+            routed, events = self.proto.receive_push(frame, now)
             for entry, items in routed:
                 for item in items:
                     for sink in entry.sinks:

@@ -1,5 +1,6 @@
 """The subscription table: one entry per key (spec, sinks, shard, status, verdict), public
-keys spread over connections 300 each, and the one routing of pushed values."""
+keys spread over connections 300 each; pushed values routed by its entries (the connection
+protocol's ``receive_push``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from protocol_shell import Collector, KeySpec
 from bitunix_trio import OrderBook, Orders, Trades
 from bitunix_trio._core.frames import Key, Push, decode, encode_push
 from bitunix_trio._core.models import TickerSummary
+from bitunix_trio._core.protocol import ConnectionProtocol, Routed
 from bitunix_trio._core.subscriptions import MAX_SUBSCRIPTIONS_PER_CONNECTION, SubscriptionTable
 
 
@@ -72,6 +74,13 @@ def test_open_connections_with_room_come_first() -> None:
     assert add(other, specs[3], open_shards=[1, 5]) == 5  # an index not seen yet
 
 
+def route(table: SubscriptionTable, push: Push) -> Routed:
+    """Who receives ``push`` when it comes on a connection of the stream of ``table``."""
+    proto = ConnectionProtocol(wall_clock=lambda: 0.0, entries=table.entries)
+    routed, _events = proto.receive_push(push, 1.0)
+    return routed
+
+
 def test_route_gives_each_subscribed_key_its_items() -> None:
     table = SubscriptionTable()
     books, trades, orders = Collector(), Collector(), Collector()
@@ -81,13 +90,13 @@ def test_route_gives_each_subscribed_key_its_items() -> None:
     level = {"b": [["100", "1"]], "a": [["101", "2"]]}
     frame = decode(encode_push("depth_book15", "BTCUSDT", 1, level))
     assert isinstance(frame, Push)
-    ((entry, items),) = table.route(frame)
+    ((entry, items),) = route(table, frame)
     assert entry.key == ("depth_book15", "BTCUSDT")
     assert entry.sinks == [books]
     assert items == frame.items
     other = decode(encode_push("depth_book15", "ETHUSDT", 1, level))
     assert isinstance(other, Push)
-    assert table.route(other) == ()  # nobody subscribed
+    assert route(table, other) == ()  # nobody subscribed
 
 
 def test_route_splits_a_tickers_push_by_symbol() -> None:
@@ -99,7 +108,7 @@ def test_route_splits_a_tickers_push_by_symbol() -> None:
     (summary,) = entry.items
     assert isinstance(summary, TickerSummary)
     others = [dataclasses.replace(summary, symbol=s) for s in ("XRPUSDT", "ETHUSDT")]
-    routed = table.route(Push("tickers", None, 1, (summary, *others)))
+    routed = route(table, Push("tickers", None, 1, (summary, *others)))
     keys: list[Key] = [entry.key for entry, _ in routed]
     assert keys == [("tickers", summary.symbol), ("tickers", "ETHUSDT")]
     assert [list(items) for _, items in routed] == [[summary], [others[1]]]

@@ -1,9 +1,9 @@
 """Sans-I/O core of one WebSocket connection: state, subscriptions, budget, heartbeat.
 
 :class:`ConnectionProtocol` never touches a socket, a clock or a random source: the Trio
-layer feeds it what happened (``connecting``, ``connected(now)``, ``receive_frame(frame,
-now)`` for a decoded frame, ``push_received(routed, now)`` for a push with the entries the
-subscription table routed it to, ``disconnected(reason)``, ``subscribe(entry)``,
+layer feeds it what happened (``connecting``, ``connected(now)``, ``receive_push(push,
+now)`` for a decoded push, which gives back who receives its values, ``receive_frame(frame,
+now)`` for any other frame, ``disconnected(reason)``, ``subscribe(entry)``,
 ``unsubscribe(entry)``, ``tick(now)``) and carries out what it asks for (the frames of
 ``pop_frames(now)`` until ``send_deadline()``, the :class:`Event` values it returns, a tick
 at ``timer_deadline()``). One object lives as long
@@ -61,6 +61,12 @@ seconds of its silence. A silence of the whole socket then swallows one and the 
 is dead (the reply is overdue) before any key can be judged, so a socket that went quiet and
 came back is never mistaken for a subscription the exchange stopped serving.
 
+Routing: :meth:`ConnectionProtocol.receive_push` alone decides who receives a pushed value,
+by the routing key of :func:`~bitunix_trio._core.frames.push_key` (or each item's
+:func:`~bitunix_trio._core.frames.item_key`) in the entries of the stream's subscription
+table (``entries``); the same call counts the push as a sign of life and as the verdict of
+a key's first push.
+
 The events it returns live in :mod:`bitunix_trio._core.events`; spreading public keys over
 connections (300 each) is the subscription table's.
 """
@@ -69,6 +75,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .budget import RATE_LIMIT, RATE_PERIOD, OutboundBudget
 from .config import DEFAULT_HEARTBEAT, HeartbeatConfig
@@ -101,13 +108,18 @@ from .frames import (
     encode_ping,
     encode_subscribe,
     encode_unsubscribe,
+    item_key,
+    push_key,
 )
 from .subscriptions import Entry
 
-__all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState"]
+__all__ = ["MAX_BATCH", "ConnectionProtocol", "ConnectionState", "Routed"]
 
 #: Keys per subscribe/unsubscribe frame.
 MAX_BATCH = 100
+
+#: Who receives the values of a push: each entry fed, with its items, in order.
+Routed = Sequence[tuple[Entry, Sequence[Any]]]
 
 _NO_EVENTS: tuple[Event, ...] = ()
 
@@ -123,6 +135,8 @@ class ConnectionProtocol:
         wall_clock: Unix time in seconds, for the value of JSON pings.
         rate_limit, rate_period: the outbound budget.
         max_batch: keys per subscribe or unsubscribe frame.
+        entries: the stream's subscription table by key (``SubscriptionTable.entries``),
+            where pushes are routed; without it, to the keys of this connection.
     """
 
     def __init__(
@@ -134,6 +148,7 @@ class ConnectionProtocol:
         rate_limit: int = RATE_LIMIT,
         rate_period: float = RATE_PERIOD,
         max_batch: int = MAX_BATCH,
+        entries: Mapping[Key, Entry] | None = None,
     ) -> None:
         self.heartbeat = heartbeat
         self.private = login is not None
@@ -143,6 +158,8 @@ class ConnectionProtocol:
         self.state = ConnectionState.DISCONNECTED
         #: The entries (of the stream's subscription table) on this connection.
         self._recs: dict[Key, Entry] = {}
+        #: Where pushes are routed (every key of the stream).
+        self._routes: Mapping[Key, Entry] = self._recs if entries is None else entries
         self._to_sub: dict[Key, None] = {}
         self._to_unsub: dict[Key, None] = {}
         self._budget = OutboundBudget(rate_limit, rate_period)
@@ -307,9 +324,9 @@ class ConnectionProtocol:
     # -- inputs: received frames ---------------------------------------------------------
 
     def receive_frame(self, frame: ServerFrame, now: float) -> Sequence[Event]:
-        """Take in one decoded frame other than a push (pushes are routed by the table,
-        then told with :meth:`push_received`)."""
-        assert type(frame) is not Push, "pushes go through push_received"
+        """Take in one decoded frame other than a push (pushes go to
+        :meth:`receive_push`)."""
+        assert type(frame) is not Push, "pushes go through receive_push"
         self.messages_received += 1
         self.last_message_at = now
         if type(frame) is Pong:
@@ -331,13 +348,15 @@ class ConnectionProtocol:
         self.bad_frames += 1
         return [BadFrame(frame)]
 
-    def push_received(
-        self, routed: Sequence[tuple[Entry, Sequence[object]]], now: float
-    ) -> Sequence[Event]:
-        """A push arrived at ``now``, with the entries :meth:`SubscriptionTable.route` gave
-        for it (counts as a received frame; the connection is alive)."""
+    def receive_push(self, push: Push, now: float) -> tuple[Routed, Sequence[Event]]:
+        """A push arrived at ``now``: who receives its values (each subscribed entry with
+        its items, in order: one entry for a push of one key, a ``tickers`` push may feed
+        several), and the events it brings (a key's first push is its verdict). It counts as
+        a received frame: the connection is alive."""
+        routed = self._route(push)
         self.messages_received += 1
         self.last_message_at = self._last_push = now
+        events: Sequence[Event]
         if len(routed) == 1:
             events = self._seen(routed[0][0], now)
         else:
@@ -345,8 +364,27 @@ class ConnectionProtocol:
             for entry, _items in routed:
                 events.extend(self._seen(entry, now))
         if self._stale_waiting:
-            return [*events, *self._check_stale(now)]
-        return events
+            return routed, [*events, *self._check_stale(now)]
+        return routed, events
+
+    def _route(self, push: Push) -> Routed:
+        channel = push.channel
+        key = push_key(channel, push.symbol)
+        entries = self._routes
+        if key is not None:
+            entry = entries.get(key)
+            return () if entry is None else ((entry, push.items),)
+        routed: dict[Key, tuple[Entry, list[Any]]] = {}
+        for item in push.items:
+            each = item_key(channel, item)
+            found = routed.get(each)
+            if found is None:
+                entry = entries.get(each)
+                if entry is None:
+                    continue
+                found = routed[each] = (entry, [])
+            found[1].append(item)
+        return tuple(routed.values())
 
     def _seen(self, rec: Entry, now: float) -> Sequence[Event]:
         if self._recs.get(rec.key) is not rec:  # another connection's key

@@ -7,12 +7,12 @@ that shard learns on the wire: the status (wanted, sent, live, stale, refused) a
 exchange's verdict (accepted, or refused with its text). Nothing else keeps a count, a
 shard or a verdict.
 
-:meth:`SubscriptionTable.route` is the one place that decides who receives a pushed value
-(by the routing key of :func:`~bitunix_trio._core.frames.push_key`)::
+Who receives a pushed value is decided by its routing key in :attr:`SubscriptionTable.entries`
+(the connection protocol's ``receive_push`` looks it up there)::
 
     table.add(spec, sink)   -> (entry, first)    first: the connection subscribes
     table.remove(key, sink) -> (entry, last)     last: the connection unsubscribes
-    table.route(push)       -> [(entry, items)]  the reader delivers items to entry.sinks
+    table.entries[key]      -> entry             the reader delivers to entry.sinks
 
 Shards: a key keeps its connection for as long as it is subscribed; a new key takes the
 lowest open connection with room (``open_shards``), else the lowest index with room, else
@@ -21,12 +21,12 @@ a new one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .events import KeyStatus
-from .frames import Key, Push, item_key, push_key
+from .frames import Key
 
 __all__ = ["MAX_SUBSCRIPTIONS_PER_CONNECTION", "Entry", "Sink", "SubscriptionTable"]
 
@@ -105,6 +105,11 @@ class SubscriptionTable:
     def __repr__(self) -> str:
         return f"<SubscriptionTable {len(self._entries)} keys, shards {self.counts}>"
 
+    @property
+    def entries(self) -> Mapping[Key, Entry]:
+        """Every subscribed key's entry, live (pushes are routed by it)."""
+        return self._entries
+
     def get(self, key: Key) -> Entry | None:
         """The entry of ``key``, if it is subscribed."""
         return self._entries.get(key)
@@ -167,26 +172,3 @@ class SubscriptionTable:
             counts.append(0)
         counts[shard] += 1
         return shard
-
-    # -- values ------------------------------------------------------------------------
-
-    def route(self, push: Push) -> Sequence[tuple[Entry, Sequence[Any]]]:
-        """Who receives the values of ``push``: each subscribed entry with its items, in
-        order (one entry for a push of one key; a ``tickers`` push may feed several)."""
-        channel = push.channel
-        key = push_key(channel, push.symbol)
-        entries = self._entries
-        if key is not None:
-            entry = entries.get(key)
-            return () if entry is None else ((entry, push.items),)
-        routed: dict[Key, tuple[Entry, list[Any]]] = {}
-        for item in push.items:
-            each = item_key(channel, item)
-            found = routed.get(each)
-            if found is None:
-                entry = entries.get(each)
-                if entry is None:
-                    continue
-                found = routed[each] = (entry, [])
-            found[1].append(item)
-        return tuple(routed.values())

@@ -2,7 +2,8 @@
 
 A :class:`ConnectionSlot` owns a :class:`~bitunix_trio._core.protocol.ConnectionProtocol`
 for its whole life and (re)opens sockets for it: each attempt runs a reader (receive,
-decode, route by the subscription table, tell the protocol, deliver without blocking), a
+decode, hand the push to the protocol, which says who receives it, deliver without
+blocking), a
 writer (``pop_frames`` within the 5 msg/s budget, send) and a timer (``tick`` at
 ``timer_deadline()``: ping overdue, silent socket, stale subscriptions); the task tree is
 drawn in the README's "How it works".
@@ -56,7 +57,7 @@ from bitunix_trio._core.frames import (
 )
 from bitunix_trio._core.log import logger
 from bitunix_trio._core.protocol import ConnectionProtocol
-from bitunix_trio._core.subscriptions import Entry, SubscriptionTable
+from bitunix_trio._core.subscriptions import Entry
 from bitunix_trio._core.text import printable
 
 from .connector import (
@@ -135,7 +136,6 @@ class ConnectionSlot:
     def __init__(
         self,
         events: ConnectionEvents,
-        table: SubscriptionTable,
         *,
         name: str,
         shard: int | None,
@@ -148,8 +148,6 @@ class ConnectionSlot:
     ) -> None:
         #: Where this connection's events go (the stream's supervisor).
         self.events = events
-        #: The stream's subscription table (the reader routes pushes by it).
-        self.table = table
         self.name = name
         #: The public connection index, None for the private connection.
         self.shard = shard
@@ -369,15 +367,15 @@ class ConnectionSlot:
     # -- tasks ---------------------------------------------------------------------------
 
     async def _reader(self, ws: WebSocketConnection) -> None:
-        # The hot path: one decode, one route (a routing key and a dict lookup) per frame, a
-        # non-blocking deliver per value; protocol book-keeping only on the rare frames.
+        # The hot path: one decode, one receive_push (a routing key, a dict lookup, the key's
+        # liveness) per frame, a non-blocking deliver per value; protocol book-keeping
+        # only on the rare frames.
         # Messages the transport has already received are handled in the same step (at
         # most DRAIN_LIMIT, then the other tasks get their turn): one Trio checkpoint per
         # burst rather than per message.
         proto = self.proto
         receive_frame = proto.receive_frame
-        push_received = proto.push_received
-        route = self.table.route
+        receive_push = proto.receive_push
         receive = ws.receive  # raises ConnectionLost when the socket ends
         nowait: Callable[[], str | bytes | None] = getattr(ws, "receive_nowait", _nothing)
         current_time = trio.lowlevel.current_clock().current_time  # half trio.current_time
@@ -391,8 +389,7 @@ class ConnectionSlot:
                 now = current_time()
                 frame = decode(text)
                 if type(frame) is Push:
-                    routed = route(frame)
-                    events = push_received(routed, now)
+                    routed, events = receive_push(frame, now)
                     if frame.channel in private_channels:
                         admitted = admit_private(frame.items, now)
                         routed = [(entry, admitted) for entry, _items in routed]

@@ -151,11 +151,13 @@ class ConnectionPool:
 
     def _new_slot(self, name: str, url: str, login: Any, shard: int | None) -> ConnectionSlot:
         protocol = ConnectionProtocol(
-            heartbeat=self._heartbeat, login=login, wall_clock=self._wall_clock
+            heartbeat=self._heartbeat,
+            login=login,
+            wall_clock=self._wall_clock,
+            entries=self._table.entries,
         )
         return ConnectionSlot(
             self._events,
-            self._table,
             name=name,
             shard=shard,
             url=url,
