@@ -42,6 +42,10 @@ def _num(value: Decimal) -> str:
     return str(money(value))
 
 
+#: A leg's (price, stop type, order type, order price) as given.
+_LegArgs = tuple[Decimal | None, object, object, Decimal | None]
+
+
 def _window(ctime: int, start_ms: int | None, end_ms: int | None) -> bool:
     return (start_ms is None or ctime >= start_ms) and (end_ms is None or ctime <= end_ms)
 
@@ -99,6 +103,13 @@ class AccountViews:
             out[f"{leg}_order_price"] = order_price
         return out
 
+    def _legs(self, tp: _LegArgs, sl: _LegArgs) -> dict[str, Any]:
+        """Checked fields of both legs (10002 when neither has a price)."""
+        fields = {**self.tpsl_leg("tp", *tp), **self.tpsl_leg("sl", *sl)}
+        if not fields:
+            raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
+        return fields
+
     def _account_position(
         self, api_key: str, symbol: str | None, position_id: str | None
     ) -> tuple[Account, PositionState]:
@@ -137,12 +148,10 @@ class AccountViews:
         """A TPSL order on a position (``tp_qty``/``sl_qty`` default to the position's)."""
         self._trading.market(symbol)
         account, pos = self._account_position(api_key, symbol, position_id)
-        fields = {
-            **self.tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price),
-            **self.tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price),
-        }
-        if not fields:
-            raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
+        fields = self._legs(
+            (tp_price, tp_stop_type, tp_order_type, tp_order_price),
+            (sl_price, sl_stop_type, sl_order_type, sl_order_price),
+        )
         if "tp_price" in fields:
             fields["tp_qty"] = _positive(tp_qty, "tpQty") or pos.qty
         if "sl_price" in fields:
@@ -166,12 +175,9 @@ class AccountViews:
         account, pos = self._account_position(api_key, symbol, position_id)
         if self._trading.tpsl.position_tpsl(pos) is not None:
             raise SimulatedError(10002, "position tp/sl already exists")
-        fields = {
-            **self.tpsl_leg("tp", tp_price, tp_stop_type, None, None),
-            **self.tpsl_leg("sl", sl_price, sl_stop_type, None, None),
-        }
-        if not fields:
-            raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
+        fields = self._legs(
+            (tp_price, tp_stop_type, None, None), (sl_price, sl_stop_type, None, None)
+        )
         return self._trading.tpsl.create(account, pos, "POSITION_TPSL", fields)
 
     def modify_position_tpsl(
@@ -191,12 +197,9 @@ class AccountViews:
         t = self._trading.tpsl.position_tpsl(pos)
         if t is None:
             raise SimulatedError(20007, "Order not found")
-        fields = {
-            **self.tpsl_leg("tp", tp_price, tp_stop_type, None, None),
-            **self.tpsl_leg("sl", sl_price, sl_stop_type, None, None),
-        }
-        if not fields:
-            raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
+        fields = self._legs(
+            (tp_price, tp_stop_type, None, None), (sl_price, sl_stop_type, None, None)
+        )
         t.tp_price = t.sl_price = None
         self._trading.tpsl.modify(account, t, fields)
         return t
@@ -220,19 +223,19 @@ class AccountViews:
         """Change an open tpsl order: the legs given replace the old ones."""
         account = self._trading.account(api_key)
         t = self._open_tpsl(account, order_id)
-        tp = self.tpsl_leg("tp", tp_price, tp_stop_type, tp_order_type, tp_order_price)
-        sl = self.tpsl_leg("sl", sl_price, sl_stop_type, sl_order_type, sl_order_price)
-        if not tp and not sl:
-            raise SimulatedError(10002, "Parameter tpPrice or slPrice is required")
+        fields = self._legs(
+            (tp_price, tp_stop_type, tp_order_type, tp_order_price),
+            (sl_price, sl_stop_type, sl_order_type, sl_order_price),
+        )
         pos = account.positions.get(t.symbol)
         whole = ZERO if pos is None else pos.qty
-        if tp:
+        if "tp_price" in fields:
             t.tp_order_price = None
-            tp["tp_qty"] = _positive(tp_qty, "tpQty") or t.tp_qty or whole
-        if sl:
+            fields["tp_qty"] = _positive(tp_qty, "tpQty") or t.tp_qty or whole
+        if "sl_price" in fields:
             t.sl_order_price = None
-            sl["sl_qty"] = _positive(sl_qty, "slQty") or t.sl_qty or whole
-        self._trading.tpsl.modify(account, t, {**tp, **sl})
+            fields["sl_qty"] = _positive(sl_qty, "slQty") or t.sl_qty or whole
+        self._trading.tpsl.modify(account, t, fields)
         return t
 
     def cancel_tpsl(self, api_key: str, symbol: str | None, order_id: str) -> TpslState:
