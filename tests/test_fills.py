@@ -8,8 +8,8 @@ In-memory simulated exchange under ``MockClock(autojump_threshold=0)``; the pure
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from conftest import QUIET, open_sim_stream, resting_order
 
 import bitunix_trio as bt
 from bitunix_trio._core.fills import FillCoverage, fill_id, fills_from_trades
+from bitunix_trio._rest.results import parse_account_trade
 from bitunix_trio.testing import SimulatedExchange
 
 D = Decimal
@@ -55,6 +56,22 @@ class Fills:
             await self.wait_until(lambda items: len(items) >= n)
 
 
+@asynccontextmanager
+async def collecting(
+    sim: SimulatedExchange, got: Fills, spec: bt.Fills | None = None, buffer: int | None = None
+) -> AsyncIterator[bt.BitunixStream]:
+    """A stream on the account with a ``Fills()`` channel (``spec``) that ``got`` collects
+    for the block's lifetime."""
+    async with (
+        open_stream(sim) as stream,
+        stream.subscribe(spec or bt.Fills(), buffer=buffer) as fills,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(got.collect, fills)
+        yield stream
+        nursery.cancel_scope.cancel()
+
+
 def rest_fills(sim: SimulatedExchange, order_id: str) -> list[tuple[str, Decimal, Decimal]]:
     """The exchange's trades of an order as (fill id, price, qty), oldest first."""
     rows = sim.engine.history_trades(sim.credentials.api_key, order_id=order_id)
@@ -85,12 +102,7 @@ async def test_partial_fills_from_order_pushes(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got) as stream:
         placed = await stream.rest.place_order(
             "BTCUSDT", "BUY", "LIMIT", "0.03", "1000", client_id="grid-1"
         )
@@ -98,7 +110,6 @@ async def test_partial_fills_from_order_pushes(
         memory_sim.fill_order(order_id, D("0.01"), D("990"))
         memory_sim.fill_order(order_id, D("0.02"), D("996"))
         await got.wait_for(2)
-        nursery.cancel_scope.cancel()
     first, second = got.items
     assert [(f.fill_id, f.price, f.qty, f.source) for f in got.items] == [
         (f"{order_id}/0.01", D(990), D("0.01"), WS),
@@ -112,16 +123,15 @@ async def test_partial_fills_from_order_pushes(
         bt.Side.BUY,
     )
     # Fees from the order's cumulative fee (REST trades say the same), maker unknown.
-    trades = await_trades(memory_sim, order_id)
+    trades = exchange_trades(memory_sim, order_id)
     assert [f.fee for f in got.items] == [t.fee for t in trades]
     assert first.maker is None
     assert first.time.tzinfo is not None
     assert second.cursor != first.cursor
 
 
-def await_trades(sim: SimulatedExchange, order_id: str) -> list[bt.AccountTrade]:
-    from bitunix_trio._rest.results import parse_account_trade
-
+def exchange_trades(sim: SimulatedExchange, order_id: str) -> list[bt.AccountTrade]:
+    """The exchange's trades of an order as the REST client reads them, oldest first."""
     rows = sim.engine.history_trades(sim.credentials.api_key, order_id=order_id)
     return [parse_account_trade(row) for row in reversed(rows)]
 
@@ -130,12 +140,7 @@ async def test_fills_while_disconnected_come_from_rest_trades_once(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got) as stream:
         order_id = (await stream.rest.place_order("ETHUSDT", "SELL", "LIMIT", "1", "4000")).order_id
         other = (await stream.rest.place_order("ETHUSDT", "SELL", "LIMIT", "0.5", "4100")).order_id
         memory_sim.fill_order(order_id, D("0.2"), D("3000"))
@@ -157,7 +162,6 @@ async def test_fills_while_disconnected_come_from_rest_trades_once(
         await trio.sleep(10.0)
         assert not await stream.reconcile()
         await trio.sleep(10.0)
-        nursery.cancel_scope.cancel()
     assert [(f.fill_id, f.source) for f in got.items] == [
         (f"{order_id}/0.2", WS),
         (f"{order_id}/0.5", RECOVERED),
@@ -177,12 +181,7 @@ async def test_more_than_a_page_of_orders_filled_while_away(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock, count: int
 ) -> None:
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills(), buffer=1000) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got, buffer=1000):
         await trio.sleep(1.0)
         with memory_sim.offline():
             ids = [
@@ -197,7 +196,6 @@ async def test_more_than_a_page_of_orders_filled_while_away(
         expected = sum(2 if i % 3 else 1 for i in range(count))
         await got.wait_for(expected, within=600.0)
         await trio.sleep(30.0)
-        nursery.cancel_scope.cancel()
     assert len(got.items) == expected
     assert {f.source for f in got.items} == {RECOVERED}
     assert_once(got.items, memory_sim, ids)
@@ -207,12 +205,7 @@ async def test_rest_down_during_the_reconciliation(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got) as stream:
         order_id = (
             await stream.rest.place_order("BTCUSDT", "BUY", "LIMIT", "0.05", "900")
         ).order_id
@@ -228,7 +221,6 @@ async def test_rest_down_during_the_reconciliation(
         memory_sim.fill_order(order_id, D("0.02"), D("897"))
         await got.wait_for(3)
         await trio.sleep(30.0)
-        nursery.cancel_scope.cancel()
     assert [(f.fill_id, f.price, f.source) for f in got.items] == [
         (f"{order_id}/0.02", D(899), RECOVERED),
         (f"{order_id}/0.03", D(898), RECOVERED),
@@ -240,12 +232,7 @@ async def test_trades_unavailable_after_the_reconciliation_come_when_rest_is_bac
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got) as stream:
         placed = await stream.rest.place_order("BTCUSDT", "BUY", "LIMIT", "0.04", "900")
         order_id = placed.order_id
         memory_sim.fill_order(order_id, D("0.01"), D("900"))
@@ -262,7 +249,6 @@ async def test_trades_unavailable_after_the_reconciliation_come_when_rest_is_bac
         memory_sim.rest_down(False)
         await got.wait_for(3)
         await trio.sleep(60.0)
-        nursery.cancel_scope.cancel()
     assert [(f.fill_id, f.price, f.qty, f.source) for f in got.items] == [
         (f"{order_id}/0.01", D(900), D("0.01"), WS),
         (f"{order_id}/0.02", D(890), D("0.01"), RECOVERED),
@@ -278,18 +264,12 @@ async def test_an_order_that_filled_before_the_stream_started_counts_only_later_
     await trio.sleep(120.0)  # (more than the minute of clock skew allowed)
     memory_sim.rest_down()  # the ledger learns of the order from its next push
     got = Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(got.collect, fills)
+    async with collecting(memory_sim, got):
         memory_sim.fill_order(order_id, D("0.02"), D("899"))
         await trio.sleep(10.0)
         memory_sim.rest_down(False)
         await got.wait_for(1)
         await trio.sleep(60.0)
-        nursery.cancel_scope.cancel()
     assert [(f.fill_id, f.qty, f.price) for f in got.items] == [
         (f"{order_id}/0.03", D("0.02"), D(899))
     ]
@@ -299,16 +279,10 @@ async def test_a_restart_resumes_from_the_cursor(
     memory_sim: SimulatedExchange, autojump_clock: trio.testing.MockClock
 ) -> None:
     first, second, third = Fills(), Fills(), Fills()
-    async with (
-        open_stream(memory_sim) as stream,
-        stream.subscribe(bt.Fills()) as fills,
-        trio.open_nursery() as nursery,
-    ):
-        nursery.start_soon(first.collect, fills)
+    async with collecting(memory_sim, first) as stream:
         a = (await stream.rest.place_order("BTCUSDT", "BUY", "LIMIT", "0.03", "950")).order_id
         memory_sim.fill_order(a, D("0.01"), D("950"))
         await first.wait_for(1)
-        nursery.cancel_scope.cancel()
     stored = str(first.items[-1].cursor)
     # While no process runs: more fills of that order, and of a new one.
     await trio.sleep(300.0)
@@ -317,18 +291,13 @@ async def test_a_restart_resumes_from_the_cursor(
     memory_sim.fill_order(b, D("1.5"), D("3100"))
     await trio.sleep(300.0)
     for got in (second, third):  # twice from the same cursor: the same fills
-        async with (
-            open_stream(memory_sim) as stream,
-            stream.subscribe(bt.Fills(since=bt.FillCursor.parse(stored))) as fills,
-            trio.open_nursery() as nursery,
-        ):
-            nursery.start_soon(got.collect, fills)
+        since = bt.FillCursor.parse(stored)
+        async with collecting(memory_sim, got, bt.Fills(since=since)):
             await got.wait_for(2)
             await trio.sleep(30.0)
             if got is second:
                 memory_sim.fill_order(b, D("0.5"), D("3101"))  # and live after them
                 await got.wait_for(3)
-            nursery.cancel_scope.cancel()
     assert [(f.fill_id, f.price, f.source) for f in second.items] == [
         (f"{a}/0.02", D(949), RECOVERED),
         (f"{b}/1.5", D(3100), RECOVERED),
