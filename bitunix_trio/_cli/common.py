@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import trio
 
 from bitunix_trio._core.errors import BitunixError
+from bitunix_trio._stream.errors import leaves as exception_leaves
 
 if TYPE_CHECKING:
     from bitunix_trio.testing import SimulatedExchange
@@ -83,14 +84,6 @@ async def demo_exchange(*, memory: bool, seed: int) -> AsyncIterator[SimulatedEx
         yield exchange
 
 
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc
-
-
 def _silence_stdout() -> None:
     """After a broken pipe: point stdout at devnull so that the interpreter's final flush
     does not fail again (the recipe of the ``signal`` module's documentation)."""
@@ -118,7 +111,7 @@ def run_command(
     try:
         trio.run(fn, clock=clock)
     except BaseException as exc:
-        leaves = list(_leaves(exc))
+        leaves = list(exception_leaves(exc))
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
             return EXIT_INTERRUPTED
         if any(isinstance(leaf, BrokenPipeError) for leaf in leaves):

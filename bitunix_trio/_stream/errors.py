@@ -14,7 +14,7 @@ without chaining the exception being handled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import NoReturn
 
 import trio
@@ -28,6 +28,7 @@ __all__ = [
     "SubscriptionLost",
     "collapse",
     "first_failure",
+    "leaves",
     "reraise",
     "wrap_unexpected",
 ]
@@ -114,10 +115,12 @@ def reraise(exc: BaseException) -> NoReturn:
         del exc, context
 
 
-def _leaves(exc: BaseException) -> Iterable[BaseException]:
+def leaves(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions of ``exc`` and of the groups nested in it (``exc`` itself when it is
+    not a group), depth first."""
     if isinstance(exc, BaseExceptionGroup):
         for child in exc.exceptions:
-            yield from _leaves(child)
+            yield from leaves(child)
     else:
         yield exc
 
@@ -126,18 +129,18 @@ def collapse(
     group: BaseExceptionGroup[BaseException], user_error: BaseException | None
 ) -> NoReturn:
     """Exactly one exception out of the stream's nursery group (design.md section 4)."""
-    leaves = list(_leaves(group))
-    for leaf in leaves:
+    every = list(leaves(group))
+    for leaf in every:
         if isinstance(leaf, KeyboardInterrupt):
             reraise(leaf)
     if user_error is not None:
         # Trio may rebuild a group on its way out (``split``); its leaves stay the same.
-        found = {id(leaf) for leaf in leaves}
-        if all(id(leaf) in found for leaf in _leaves(user_error)):
+        found = {id(leaf) for leaf in every}
+        if all(id(leaf) in found for leaf in leaves(user_error)):
             reraise(user_error)
-    real = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
+    real = [leaf for leaf in every if not isinstance(leaf, trio.Cancelled)]
     if not real:
-        reraise(leaves[0])
+        reraise(every[0])
     if len(real) == 1:
         if isinstance(real[0], BitunixError):
             reraise(real[0])

@@ -44,6 +44,7 @@ from bitunix_trio._core.errors import ConfigurationError
 from bitunix_trio._core.models import AccountBalance, Order, Position
 from bitunix_trio._rest.client import open_rest_client
 from bitunix_trio._stream.connector import TrioWebSocketConnection, WebSocketConnection
+from bitunix_trio._stream.errors import leaves as exception_leaves
 from bitunix_trio._stream.open import open_bitunix_stream
 from bitunix_trio._stream.recording import Recording
 
@@ -608,7 +609,7 @@ async def open_simulated_exchange(
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         # The block's own exception (or a cancellation) leaves unwrapped.
-        leaves = _leaves(group)
+        leaves = list(exception_leaves(group))
         if len(leaves) != 1:
             raise
         leaf = leaves[0]
@@ -632,16 +633,6 @@ def _with_overrides(
             f"{target.__name__}() takes no argument named {', '.join(map(repr, unknown))}"
         )
     return {**options, **overrides}
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    leaves: list[BaseException] = []
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            leaves.extend(_leaves(exc))
-        else:
-            leaves.append(exc)
-    return leaves
 
 
 def start_ms_of(start_time: float | datetime | None) -> int:
