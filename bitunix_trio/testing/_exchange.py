@@ -45,6 +45,7 @@ from bitunix_trio._core.models import AccountBalance, Order, Position
 from bitunix_trio._rest.client import open_rest_client
 from bitunix_trio._stream.connector import TrioWebSocketConnection, WebSocketConnection
 from bitunix_trio._stream.errors import leaves as exception_leaves
+from bitunix_trio._stream.errors import reraise
 from bitunix_trio._stream.open import open_bitunix_stream
 from bitunix_trio._stream.recording import Recording
 
@@ -612,14 +613,7 @@ async def open_simulated_exchange(
         leaves = list(exception_leaves(group))
         if len(leaves) != 1:
             raise
-        leaf = leaves[0]
-        context, cause, suppress = leaf.__context__, leaf.__cause__, leaf.__suppress_context__
-        try:
-            raise leaf  # chaining restored below
-        finally:
-            leaf.__context__, leaf.__cause__ = context, cause
-            leaf.__suppress_context__ = suppress
-            del leaf, group
+        reraise(leaves[0])
 
 
 def _with_overrides(
