@@ -399,6 +399,14 @@ class AccountLedger:
         self._generation += 1
         self._touched[key] = self._generation
 
+    def _retire(self, done: OrderedDict[str, _V], channel: str, key: str, value: _V) -> None:
+        """Keep ``value`` among the last ``max_finished`` finished values of ``done``."""
+        done[key] = value
+        done.move_to_end(key)
+        while len(done) > self.max_finished:
+            gone, _ = done.popitem(last=False)
+            self._touched.pop((channel, gone), None)
+
     def _admit_order(self, order: Order, baseline: bool = False) -> bool:
         oid = order.order_id
         old = self._open.get(oid) or self._finished.get(oid)
@@ -406,11 +414,7 @@ class AccountLedger:
             return False
         if is_final(order):
             self._open.pop(oid, None)
-            self._finished[oid] = order
-            self._finished.move_to_end(oid)
-            while len(self._finished) > self.max_finished:
-                gone, _ = self._finished.popitem(last=False)
-                self._touched.pop(("order", gone), None)
+            self._retire(self._finished, "order", oid, order)
         else:
             self._finished.pop(oid, None)
             self._open[oid] = order
@@ -426,11 +430,7 @@ class AccountLedger:
             return False
         if _is_closing(position):
             self._positions.pop(pid, None)
-            self._closed[pid] = position
-            self._closed.move_to_end(pid)
-            while len(self._closed) > self.max_finished:
-                gone, _ = self._closed.popitem(last=False)
-                self._touched.pop(("position", gone), None)
+            self._retire(self._closed, "position", pid, position)
         else:
             old = self._positions.get(pid)
             if old is not None and not _differs(position, old, _POSITION_FIELDS):
