@@ -148,6 +148,13 @@ class _Job:
     attempts: int = 0
     retry_at: float = 0.0
 
+    def put_off(self) -> float:
+        """Retry later, with backoff; returns the delay."""
+        self.attempts += 1
+        delay = exponential_delay(1.0, self.attempts - 1, RESUME_MAX_DELAY)
+        self.retry_at = trio.current_time() + delay
+        return delay
+
 
 class FillFeed:
     """Fills of one stream (see the module); made with the stream's account ledger."""
@@ -292,9 +299,7 @@ class FillFeed:
             trades = await self.rest.get_history_trades(order_id=order_id, limit=ORDER_TRADES_LIMIT)
         except BitunixError as exc:
             self.failures += 1
-            job.attempts += 1
-            delay = exponential_delay(1.0, job.attempts - 1, RESUME_MAX_DELAY)
-            job.retry_at = trio.current_time() + delay
+            delay = job.put_off()
             logger.warning(
                 "fills: the trades of order %s could not be fetched (%s: %s); retrying in %.1f s",
                 order_id,
@@ -323,10 +328,7 @@ class FillFeed:
             if is_final(job.order):
                 self._paid.pop(order_id, None)
         else:  # the trade history lags behind the order: look again soon
-            job.attempts += 1
-            job.retry_at = trio.current_time() + exponential_delay(
-                1.0, job.attempts - 1, RESUME_MAX_DELAY
-            )
+            job.put_off()
         self._emit(fills)
 
     # -- resuming from a cursor ----------------------------------------------------------
