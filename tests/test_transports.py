@@ -18,7 +18,12 @@ from bitunix_trio._core.channels import Ticker
 from bitunix_trio._core.config import HeartbeatConfig
 from bitunix_trio._core.errors import ConfigurationError, ConnectionLost
 from bitunix_trio._core.events import ConnectionState
-from bitunix_trio._stream.connector import Connector, WebSocketConnection, trio_websocket_over
+from bitunix_trio._stream.connector import (
+    Connector,
+    WebSocketConnection,
+    _EagerSend,
+    trio_websocket_over,
+)
 from bitunix_trio._stream.websockets_connector import websockets_over
 from bitunix_trio.testing import SimulatedExchange
 
@@ -283,3 +288,16 @@ async def test_an_endless_burst_does_not_starve_the_consumers(
         # The reader took at most a bounded run of messages in each step: the consumer
         # got its turn long before the connection ran dry (it never does).
         assert hoses[0].taken < 1100
+
+
+async def test_the_eager_queue_end_is_what_trio_websocket_expects_of_its_channel() -> None:
+    # trio-websocket's reader sends into its end, holds it in ``async with`` and closes it
+    send, receive = trio.open_memory_channel[str | bytes](2)
+    eager = _EagerSend(send)
+    async with eager as held:
+        await held.send("one")
+        await held.send("two")
+        assert receive.receive_nowait() == "one"
+    assert receive.receive_nowait() == "two"
+    with pytest.raises(trio.EndOfChannel):
+        receive.receive_nowait()

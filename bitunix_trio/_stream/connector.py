@@ -147,6 +147,14 @@ class _EagerSend:
     def close(self) -> None:
         self._channel.close()
 
+    async def __aenter__(self) -> _EagerSend:
+        # trio-websocket's reader holds its end in ``async with`` (entered before this
+        # wrapper is put in place today; a release that enters it later still works)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
 
 class TrioWebSocketConnection:
     """A trio-websocket connection as a :class:`WebSocketConnection`.
